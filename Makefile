@@ -1,0 +1,39 @@
+# Every install happens here: the virtualenv is (re)built whenever pyproject.toml changes.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NAME ?= smoke
+RUNNER ?=
+WORKERS ?=
+PYTEST_ARGS ?=
+
+RUN_FLAGS := $(if $(RUNNER),--runner $(RUNNER)) $(if $(WORKERS),--workers $(WORKERS))
+
+.PHONY: setup suite plan status test bench clean
+
+$(STAMP): pyproject.toml
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+suite: $(STAMP)
+	$(BIN)/harness run $(NAME) $(RUN_FLAGS)
+
+plan: $(STAMP)
+	$(BIN)/harness plan $(NAME)
+
+status: $(STAMP)
+	$(BIN)/harness status $(NAME)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.benchmarks.bench_ppo
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,37 @@
+"""The algorithm registry: names, hyperparameter models and where each implementation lives.
+
+Importing this module is cheap (no JAX): the suite validator uses it before anything trains.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from types import ModuleType
+
+from harness.algos.hyperparameters import Hyperparameters
+from harness.algos.ppo.config import PPOConfig
+
+
+@dataclass(frozen=True)
+class AlgorithmSpec:
+    """What the harness knows about an algorithm without importing JAX."""
+
+    name: str
+    config: type[Hyperparameters]
+    module: str
+    """Module whose `make_trainer(env, config)` builds the algorithm's `Trainer`."""
+    action_kinds: frozenset[str]
+    """Action spaces the implementation supports: "discrete" and/or "continuous"."""
+
+    def load(self) -> ModuleType:
+        """Import the implementation module (this imports JAX)."""
+        return importlib.import_module(self.module)
+
+
+ALGORITHMS: dict[str, AlgorithmSpec] = {
+    spec.name: spec
+    for spec in (
+        AlgorithmSpec("ppo", PPOConfig, "harness.algos.ppo.agent", frozenset({"discrete"})),
+    )
+}

@@ -1,0 +1,53 @@
+"""Base class for an algorithm's hyperparameters: typed, frozen, static or traced per field."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Traced:
+    """Marks a hyperparameter that enters the compiled program as an array, not a constant.
+
+    Traced values can change without recompiling, and runs that differ only in traced values
+    (and seed) train together in one vmapped job. Everything else is static: it shapes the
+    program (array sizes, loop lengths, branches) and is part of the compiled function.
+    """
+
+
+TRACED = Traced()
+
+
+class Hyperparameters(BaseModel):
+    """An algorithm's hyperparameters; subclasses declare one typed field per hyperparameter."""
+
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, use_attribute_docstrings=True
+    )
+
+    algo: ClassVar[str]
+    """The algorithm's registry name (CleanRL's `exp_name` default)."""
+
+    @property
+    def steps_per_update(self) -> int:
+        """Environment steps per run consumed by one update of the training loop."""
+        raise NotImplementedError
+
+    @classmethod
+    def traced_names(cls) -> tuple[str, ...]:
+        """Names of the fields marked traced, in declaration order."""
+        return tuple(
+            name
+            for name, field in cls.model_fields.items()
+            if any(isinstance(meta, Traced) for meta in field.metadata)
+        )
+
+    def traced_values(self) -> dict[str, float]:
+        """The traced fields as floats, ready to become the vmapped `hp` argument."""
+        return {name: float(getattr(self, name)) for name in self.traced_names()}
+
+    def static_values(self) -> dict[str, Any]:
+        """The static fields: together they decide the shape of the compiled program."""
+        traced = set(self.traced_names())
+        return {k: v for k, v in self.model_dump().items() if k not in traced}

@@ -1,0 +1,1 @@
+"""PPO (CleanRL's `ppo.py`): clipped surrogate objective, GAE, value clipping."""

@@ -1,0 +1,76 @@
+"""PPO hyperparameters, with the defaults of CleanRL's `ppo.py`."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+from pydantic import Field, PositiveInt, StrictInt, model_validator
+
+from harness.algos.hyperparameters import TRACED, Hyperparameters
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+UnitFloat = Annotated[float, Field(ge=0, le=1)]
+NonNegativeFloat = Annotated[float, Field(ge=0)]
+
+
+class PPOConfig(Hyperparameters):
+    """Proximal Policy Optimisation (clipped objective, GAE, value clipping)."""
+
+    algo: ClassVar[str] = "ppo"
+
+    num_envs: PositiveInt = 4
+    """Parallel environments per run."""
+    num_steps: PositiveInt = 128
+    """Steps per environment in each rollout."""
+    learning_rate: Annotated[PositiveFloat, TRACED] = 2.5e-4
+    """Adam learning rate (the starting value when annealed)."""
+    anneal_lr: bool = True
+    """Decay the learning rate linearly to zero over training."""
+    gamma: Annotated[UnitFloat, TRACED] = 0.99
+    """Discount factor."""
+    gae_lambda: Annotated[UnitFloat, TRACED] = 0.95
+    """GAE lambda."""
+    num_minibatches: PositiveInt = 4
+    """Minibatches per epoch."""
+    update_epochs: PositiveInt = 4
+    """Passes over each rollout."""
+    norm_adv: bool = True
+    """Normalise advantages per minibatch."""
+    clip_coef: Annotated[PositiveFloat, TRACED] = 0.2
+    """Surrogate clipping coefficient (also clips the value loss when clip_vloss)."""
+    clip_vloss: bool = True
+    """Clip the value loss as in the PPO paper's implementation."""
+    ent_coef: Annotated[NonNegativeFloat, TRACED] = 0.01
+    """Entropy bonus coefficient."""
+    vf_coef: Annotated[NonNegativeFloat, TRACED] = 0.5
+    """Value loss coefficient."""
+    max_grad_norm: Annotated[PositiveFloat, TRACED] = 0.5
+    """Global gradient-norm clip."""
+    hidden_sizes: Annotated[tuple[StrictInt, ...], Field(strict=False, min_length=1)] = (64, 64)
+    """Hidden layer widths of the actor and of the critic (tanh MLPs)."""
+
+    @model_validator(mode="after")
+    def _minibatches_divide_batch(self) -> PPOConfig:
+        if self.batch_size % self.num_minibatches:
+            raise ValueError(
+                f"num_minibatches {self.num_minibatches} does not divide the batch of "
+                f"num_envs {self.num_envs} x num_steps {self.num_steps} = {self.batch_size} steps"
+            )
+        if any(width <= 0 for width in self.hidden_sizes):
+            raise ValueError(f"hidden_sizes must be positive, got {list(self.hidden_sizes)}")
+        return self
+
+    @property
+    def batch_size(self) -> int:
+        """Transitions collected per update (num_envs x num_steps)."""
+        return self.num_envs * self.num_steps
+
+    @property
+    def minibatch_size(self) -> int:
+        """Transitions per gradient step."""
+        return self.batch_size // self.num_minibatches
+
+    @property
+    def steps_per_update(self) -> int:
+        """Environment steps per run consumed by one update."""
+        return self.batch_size

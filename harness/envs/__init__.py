@@ -1,0 +1,1 @@
+"""Environments: which ids exist (catalog, no JAX) and how to step them (backends)."""

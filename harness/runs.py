@@ -1,0 +1,92 @@
+"""Runs: one (algorithm, environment, hyperparameters, seed), identified by a stable hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from harness.algos import ALGORITHMS
+from harness.algos.hyperparameters import Hyperparameters
+from harness.envs.catalog import ENVIRONMENTS
+from harness.suite.schema import Suite
+
+RUN_ID_LENGTH = 12
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no whitespace: the same bytes in every process."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                      allow_nan=False)
+
+
+def run_id_of(config: dict[str, Any]) -> str:
+    """A stable id for a resolved run config: the first hex digits of its SHA-256."""
+    return hashlib.sha256(canonical_json(config).encode()).hexdigest()[:RUN_ID_LENGTH]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run of a suite."""
+
+    suite: str
+    exp_name: str
+    env_id: str
+    seed: int
+    total_timesteps: int
+    hyperparameters: Hyperparameters
+
+    @property
+    def algo(self) -> str:
+        """Registry name of the algorithm."""
+        return self.hyperparameters.algo
+
+    @property
+    def backend(self) -> str:
+        """Environment backend ("gymnax")."""
+        return ENVIRONMENTS[self.env_id].backend
+
+    @property
+    def num_updates(self) -> int:
+        """Updates of the training loop: the budget rounded down to whole updates."""
+        return self.total_timesteps // self.hyperparameters.steps_per_update
+
+    @cached_property
+    def config(self) -> dict[str, Any]:
+        """The resolved config that defines this run (the suite name is not part of it)."""
+        return {
+            "algo": self.algo,
+            "exp_name": self.exp_name,
+            "env_id": self.env_id,
+            "backend": self.backend,
+            "seed": self.seed,
+            "total_timesteps": self.total_timesteps,
+            "hyperparameters": self.hyperparameters.model_dump(mode="json"),
+        }
+
+    @cached_property
+    def run_id(self) -> str:
+        """Stable hash of `config`: equal configs give equal ids in every process."""
+        return run_id_of(self.config)
+
+    @classmethod
+    def from_config(cls, suite: str, config: dict[str, Any]) -> Run:
+        """Rebuild a run from its stored config (the inverse of `config`)."""
+        hyperparameters = ALGORITHMS[config["algo"]].config.model_validate(
+            config["hyperparameters"], strict=False)
+        return cls(suite=suite, exp_name=config["exp_name"], env_id=config["env_id"],
+                   seed=config["seed"], total_timesteps=config["total_timesteps"],
+                   hyperparameters=hyperparameters)
+
+
+def expand(suite: Suite) -> list[Run]:
+    """Every run of a validated suite, in algorithm, environment, seed order."""
+    return [
+        Run(suite=suite.name, exp_name=entry.name, env_id=env_id, seed=seed,
+            total_timesteps=suite.total_timesteps, hyperparameters=entry.resolve(env_id))
+        for entry in suite.algorithms
+        for env_id in suite.environments
+        for seed in suite.seed_list
+    ]

@@ -1,0 +1,91 @@
+"""Checks that need the algorithm registry and environment catalog, each at a key path."""
+
+from __future__ import annotations
+
+import difflib
+
+from pydantic import ValidationError
+
+from harness.algos import ALGORITHMS
+from harness.envs.catalog import ENVIRONMENTS, UnknownEnvironmentError, lookup
+from harness.suite.errors import LocatedError
+from harness.suite.messages import describe_error
+from harness.suite.schema import AlgorithmEntry, Suite
+
+
+def check_suite(suite: Suite) -> None:
+    """Raise LocatedError at the first key path where the suite cannot run."""
+    _check_environments(suite.environments)
+    names: dict[str, int] = {}
+    for i, entry in enumerate(suite.algorithms):
+        loc = ("algorithms", i)
+        _check_algorithm(entry, loc)
+        if entry.name in names:
+            raise LocatedError((*loc, "exp_name"), (
+                f"exp_name {entry.name!r} is used by algorithms[{names[entry.name]}] too; "
+                "give each entry a distinct exp_name"))
+        names[entry.name] = i
+        for env_id in entry.env_overrides:
+            if env_id not in suite.environments:
+                raise LocatedError((*loc, "env_overrides", env_id),
+                                   f"override for {env_id!r}, which is not in environments")
+        for env_id in suite.environments:
+            _check_pairing(entry, env_id, loc)
+            _check_budget(suite.total_timesteps, entry, env_id, loc)
+
+
+def _check_environments(env_ids: list[str]) -> None:
+    seen: set[str] = set()
+    for j, env_id in enumerate(env_ids):
+        try:
+            lookup(env_id)
+        except UnknownEnvironmentError as err:
+            raise LocatedError(("environments", j), str(err)) from None
+        if env_id in seen:
+            raise LocatedError(("environments", j), f"{env_id!r} is listed twice")
+        seen.add(env_id)
+
+
+def _check_algorithm(entry: AlgorithmEntry, loc: tuple) -> None:
+    if entry.algo not in ALGORITHMS:
+        close = difflib.get_close_matches(entry.algo, list(ALGORITHMS), n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(ALGORITHMS)}"
+        raise LocatedError((*loc, "algo"), f"unknown algorithm {entry.algo!r} ({hint})")
+    config = ALGORITHMS[entry.algo].config
+    sources = [((*loc, "hyperparameters"), entry.hyperparameters)] + [
+        ((*loc, "env_overrides", env_id), values) for env_id, values in entry.env_overrides.items()
+    ]
+    for where, values in sources:
+        for key in values:
+            if key not in config.model_fields:
+                raise LocatedError((*where, key), _unknown_hyperparameter(entry.algo, key))
+
+
+def _unknown_hyperparameter(algo: str, key: str) -> str:
+    fields = ALGORITHMS[algo].config.model_fields
+    close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    valid = ", ".join(f"{name}={field.default!r}" for name, field in fields.items())
+    return f"unknown hyperparameter {key!r} for {algo}{hint}; valid: {valid}"
+
+
+def _check_pairing(entry: AlgorithmEntry, env_id: str, loc: tuple) -> None:
+    spec, kind = ALGORITHMS[entry.algo], ENVIRONMENTS[env_id].action_kind
+    if kind not in spec.action_kinds:
+        raise LocatedError((*loc, "algo"), (
+            f"{entry.algo} supports {'/'.join(sorted(spec.action_kinds))} actions, "
+            f"but {env_id} has {kind} actions"))
+
+
+def _check_budget(total_timesteps: int, entry: AlgorithmEntry, env_id: str, loc: tuple) -> None:
+    try:
+        config = entry.resolve(env_id)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = (*loc, "env_overrides", env_id) if env_id in entry.env_overrides else (
+            *loc, "hyperparameters")
+        raise LocatedError((*where, *first["loc"]), describe_error(first)) from None
+    if total_timesteps < config.steps_per_update:
+        raise LocatedError(("total_timesteps",), (
+            f"{total_timesteps} is less than one {entry.algo} update on {env_id} "
+            f"({config.steps_per_update} steps per update)"))

@@ -1,0 +1,119 @@
+"""Read a suite file, validate it completely, and report the first problem on one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticUndefined
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError
+
+from harness.suite.checks import check_suite
+from harness.suite.errors import LocatedError, Loc, SuiteError
+from harness.suite.messages import describe_error
+from harness.suite.schema import AlgorithmEntry, RunnerSettings, Suite
+
+SUITES_DIR = Path("suites")
+
+
+def find_suite(name_or_path: str | Path, suites_dir: Path = SUITES_DIR) -> Path:
+    """The suite file for a path, or for a bare name looked up as `suites/<name>.yaml`."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise SuiteError("no such suite file", file=str(path))
+        return path
+    candidate = suites_dir / f"{name_or_path}.yaml"
+    if candidate.is_file():
+        return candidate
+    known = sorted(p.stem for p in suites_dir.glob("*.yaml")) if suites_dir.is_dir() else []
+    raise SuiteError(
+        f"no suite named {str(name_or_path)!r} (looked for {candidate}; "
+        f"known: {', '.join(known) or 'none'})"
+    )
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Parse and fully validate a suite file; raise SuiteError naming file, line and key."""
+    path = Path(path)
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise SuiteError(f"cannot read the file ({err.strerror})", file=file) from None
+    tree = _parse(text, file)
+    if tree is None:
+        raise SuiteError("the suite file is empty", file=file)
+    if not isinstance(tree, dict):
+        raise SuiteError(
+            f"expected a mapping of suite keys at the top level, got {_kind(tree)}",
+            file=file, line=1)
+    data = _plain(tree)
+    data.setdefault("name", path.stem)
+    try:
+        suite = Suite.model_validate(data)
+        check_suite(suite)
+    except ValidationError as err:
+        first = min(err.errors(), key=lambda e: (e["type"] == "missing", _line(tree, e["loc"]) or 0))
+        raise SuiteError(describe_error(first, _valid_keys(first["loc"])), file=file,
+                         line=_line(tree, first["loc"]), loc=first["loc"]) from None
+    except LocatedError as err:
+        raise SuiteError(err.message, file=file, line=_line(tree, err.loc), loc=err.loc) from None
+    return suite
+
+
+def _parse(text: str, file: str) -> Any:
+    try:
+        return YAML(typ="rt").load(text)
+    except MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        problem = " ".join(p for p in (err.context, err.problem) if p)
+        raise SuiteError(f"invalid YAML: {problem}", file=file,
+                         line=mark.line + 1 if mark else None) from None
+
+
+def _kind(node: Any) -> str:
+    return "a list" if isinstance(node, list) else f"{type(node).__name__} {node!r}"
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's round-trip types as plain dict / list / str / int / float / bool."""
+    if isinstance(node, dict):
+        return {_plain(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    for kind in (bool, int, float, str):
+        if isinstance(node, kind):
+            return kind(node)
+    return node
+
+
+def _line(tree: Any, loc: Loc) -> int | None:
+    """1-based line of the deepest node of `loc` that the YAML tree knows."""
+    line, node = None, tree
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            line, node = node.lc.key(part)[0] + 1, node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            line, node = node.lc.item(part)[0] + 1, node[part]
+        else:
+            break
+    return line
+
+
+def _valid_keys(loc: Loc) -> dict[str, Any]:
+    """Every key (with its default) of the model that owns the key at `loc`."""
+    parent = tuple(loc[:-1])
+    model: type[BaseModel] = Suite
+    if len(parent) == 2 and parent[0] == "algorithms":
+        model = AlgorithmEntry
+    elif parent == ("runner",):
+        model = RunnerSettings
+    keys: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        default = ... if field.is_required() else (
+            field.default if field.default is not PydanticUndefined else field.default_factory())
+        keys[name] = default.model_dump() if isinstance(default, BaseModel) else default
+    return keys

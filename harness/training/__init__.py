@@ -1,0 +1,1 @@
+"""The shared training core: rollouts, the chunked vmapped program, and the job loop."""

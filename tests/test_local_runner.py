@@ -1,0 +1,86 @@
+"""The local runner records every failure as data and never lets one job stop the others."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from harness import cli, results
+from harness.jobs import plan_jobs
+from harness.runs import expand
+from harness.store import RunRecord, SuitePaths
+from harness.suite import load_suite
+from harness.training.program import ChunkedProgram
+from runners import worker
+from runners.local import default_workers
+from runners.protocol import write_job_spec
+from tests.conftest import live_runs, start_suite, write_suite
+
+TWO_JOBS = """
+name: two
+algorithms: [{algo: ppo}]
+environments: [CartPole-v1, Acrobot-v1]
+seeds: 1
+total_timesteps: 102400
+"""
+
+
+def _status(root: Path, env_id: str) -> dict:
+    table = results.runs("two", root=root, env_id=env_id)
+    (run_id,) = table["run_id"]
+    return RunRecord(results.suite_paths("two", root).run(run_id)).status()
+
+
+def test_default_workers_use_cores_but_not_more_than_jobs() -> None:
+    assert default_workers(1) == 1
+    assert default_workers(1000) == os.cpu_count()
+
+
+@pytest.mark.slow
+def test_killed_worker_fails_its_runs_with_the_signal_and_others_finish(tmp_path: Path) -> None:
+    suite = write_suite(tmp_path, TWO_JOBS)
+    root = tmp_path / "results"
+    process = start_suite(suite, root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          text=True)
+    deadline = time.monotonic() + 120
+    victim = None
+    while victim is None:
+        assert process.poll() is None and time.monotonic() < deadline
+        for config, state in live_runs(root, "two"):
+            if config["env_id"] == "Acrobot-v1" and state["status"] == "running" \
+                    and state["chunks_done"] >= 1:
+                victim = state["pid"]
+        time.sleep(0.02)
+    os.kill(victim, signal.SIGKILL)
+    assert process.wait(timeout=120) == 1
+    assert "failed" in process.stderr.read()
+
+    killed = _status(root, "Acrobot-v1")
+    assert killed["status"] == "failed" and killed["reason"] == "worker killed by SIGKILL"
+    assert _status(root, "CartPole-v1")["status"] == "done"
+
+    assert cli.main(["run", str(suite), "--results-dir", str(root)]) == 0
+    assert set(results.runs("two", root=root)["status"]) == {"done"}
+
+
+def test_exception_in_a_worker_is_recorded_on_each_unfinished_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    suite = load_suite(write_suite(tmp_path, TWO_JOBS.replace("102400", "2048")))
+    job = plan_jobs(expand(suite), runs_per_job=8)[0]
+    paths = SuitePaths(tmp_path / "results", suite.name)
+    spec = write_job_spec(job, paths)
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("device lost\nsecond line")
+
+    monkeypatch.setattr(ChunkedProgram, "run_chunk", explode)
+    assert worker.main([str(spec)]) == 1
+    for run in job.runs:
+        state = RunRecord(paths.run(run.run_id)).status()
+        assert state["status"] == "failed"
+        assert state["reason"] == "RuntimeError: device lost"

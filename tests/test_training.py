@@ -1,0 +1,130 @@
+"""The job loop: deterministic, resumable at chunk boundaries, per-run traced values, NaN fails a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness.jobs import Job, plan_jobs
+from harness.runs import expand
+from harness.store import RunRecord, SuitePaths
+from harness.suite import load_suite
+from harness.training.job import train_job
+from tests.conftest import write_suite
+
+SUITE = """
+name: train
+algorithms:
+  - algo: ppo
+  - algo: ppo
+    exp_name: fast
+    hyperparameters: {learning_rate: 1.0e-3}
+environments: [CartPole-v1]
+seeds: [0, 1]
+total_timesteps: 20480
+"""
+
+
+def _metrics(paths: SuitePaths, run_id: str) -> pd.DataFrame:
+    return RunRecord(paths.run(run_id)).read_metrics().drop(columns=["charts/SPS"])
+
+
+@pytest.fixture(scope="module")
+def job(tmp_path_factory: pytest.TempPathFactory) -> Job:
+    suite = load_suite(write_suite(tmp_path_factory.mktemp("suite"), SUITE))
+    (only,) = plan_jobs(expand(suite), runs_per_job=8)
+    return only
+
+
+@pytest.fixture(scope="module")
+def reference(job: Job, tmp_path_factory: pytest.TempPathFactory) -> SuitePaths:
+    paths = SuitePaths(tmp_path_factory.mktemp("reference"), job.suite)
+    assert train_job(job, paths) == []
+    return paths
+
+
+def test_same_seed_gives_identical_metrics_twice(job: Job, reference: SuitePaths,
+                                                 tmp_path: Path) -> None:
+    again = SuitePaths(tmp_path, job.suite)
+    assert train_job(job, again) == []
+    for run in job.runs:
+        first, second = _metrics(reference, run.run_id), _metrics(again, run.run_id)
+        assert len(first) == run.num_updates == 40
+        pd.testing.assert_frame_equal(first, second)
+
+
+def test_each_run_has_its_own_key_and_learning_rate(job: Job, reference: SuitePaths) -> None:
+    by_name = {(r.exp_name, r.seed): _metrics(reference, r.run_id) for r in job.runs}
+    lr = {name: frame["charts/learning_rate"].iloc[0] for name, frame in by_name.items()}
+    assert lr[("ppo", 0)] == pytest.approx(2.5e-4) and lr[("fast", 0)] == pytest.approx(1e-3)
+    returns = {name: frame["charts/episodic_return"].to_numpy() for name, frame in by_name.items()}
+    assert not np.array_equal(returns[("ppo", 0)], returns[("ppo", 1)], equal_nan=True)
+
+
+def test_metrics_rows_have_steps_names_and_absent_returns(job: Job, reference: SuitePaths) -> None:
+    frame = _metrics(reference, job.runs[0].run_id)
+    assert list(frame["global_step"]) == [512 * (i + 1) for i in range(40)]
+    for name in ("charts/episodic_return", "charts/episodic_length", "charts/learning_rate",
+                 "losses/value_loss", "losses/policy_loss", "losses/entropy", "losses/approx_kl",
+                 "losses/old_approx_kl", "losses/clipfrac", "losses/explained_variance"):
+        assert name in frame.columns, name
+    returns = frame["charts/episodic_return"].dropna()
+    assert (returns > 0).all(), "an episodic return is only reported when an episode finished"
+    lengths = frame["charts/episodic_length"].dropna()
+    np.testing.assert_allclose(returns, lengths), "CartPole pays 1 per step: return == length"
+    metadata = RunRecord(reference.run(job.runs[0].run_id)).metadata()
+    assert metadata["compile_seconds"] > 0 and metadata["train_seconds"] > 0
+    assert metadata["provenance"]["packages"]["jax"]
+    assert metadata["devices"]["backend"] == "cpu"
+
+
+class _Crash(Exception):
+    pass
+
+
+def test_interrupted_job_resumes_from_checkpoint_with_identical_metrics(
+        job: Job, reference: SuitePaths, tmp_path: Path) -> None:
+    paths = SuitePaths(tmp_path, job.suite)
+
+    def crash_after_third_chunk(event: dict) -> None:
+        if event["event"] == "progress" and event["chunk"] == 3:
+            raise _Crash
+
+    with pytest.raises(_Crash):
+        train_job(job, paths, crash_after_third_chunk)
+    for run in job.runs:
+        record = RunRecord(paths.run(run.run_id))
+        assert record.status()["status"] == "running" and not record.is_done()
+        assert record.load_checkpoint()[0] == 3
+    assert train_job(job, paths) == []
+    for run in job.runs:
+        assert RunRecord(paths.run(run.run_id)).metadata()["resumed_from_chunk"] == 3
+        pd.testing.assert_frame_equal(_metrics(paths, run.run_id),
+                                      _metrics(reference, run.run_id))
+
+
+def test_done_runs_are_not_trained_again(job: Job, reference: SuitePaths) -> None:
+    events: list[dict] = []
+    assert train_job(job, reference, events.append) == []
+    assert events == []
+
+
+def test_non_finite_loss_fails_only_that_run(tmp_path: Path) -> None:
+    text = SUITE.replace("1.0e-3", "1.0e+30").replace("total_timesteps: 20480",
+                                                      "total_timesteps: 4096")
+    suite = load_suite(write_suite(tmp_path, text))
+    (job,) = plan_jobs(expand(suite), runs_per_job=8)
+    paths = SuitePaths(tmp_path / "results", job.suite)
+    failed = train_job(job, paths)
+    exploded = {r.run_id for r in job.runs if r.exp_name == "fast"}
+    assert set(failed) == exploded
+    for run in job.runs:
+        status = RunRecord(paths.run(run.run_id)).status()
+        if run.run_id in exploded:
+            assert status["status"] == "failed"
+            assert status["reason"].startswith("non-finite losses/")
+        else:
+            assert status["status"] == "done"
