@@ -1,3 +1,3 @@
-"""RL benchmark harness: suite files → runs → jobs → JAX training core → results store → analysis."""
+"""RL benchmark harness: suite → runs → jobs → JAX training core → results store → analysis."""
 
 __version__ = "0.1.0"

@@ -128,7 +128,8 @@ def _print_summary(console: Console, plan: Plan) -> None:
         table.add_column(column)
     for row in frame.itertuples(index=False):
         spread = 0.0 if pd.isna(row.final_return_std) else row.final_return_std
-        score = "" if pd.isna(row.final_return_mean) else f"{row.final_return_mean:.1f} ± {spread:.1f}"
+        mean = row.final_return_mean
+        score = "" if pd.isna(mean) else f"{mean:.1f} ± {spread:.1f}"
         table.add_row(row.exp_name, row.env_id, f"{row.done}/{row.runs}", str(row.failed), score)
     console.print(table)
 

@@ -11,7 +11,7 @@ from harness.runs import Run
 
 
 def batch_key(run: Run) -> tuple:
-    """Runs with equal keys share one compiled program: they differ only in seed and traced values."""
+    """Runs with equal keys share one compiled program (they differ in seed or traced values)."""
     return (run.algo, run.env_id, run.total_timesteps,
             tuple(sorted(run.hyperparameters.static_values().items())))
 

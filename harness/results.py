@@ -51,7 +51,8 @@ def suite_paths(suite: str | Path, root: str | Path | None = None) -> SuitePaths
         known = sorted(p.name for p in base.iterdir() if (p / "runs").is_dir()) \
             if base.is_dir() else []
         raise FileNotFoundError(
-            f"no results for suite {str(suite)!r} under {base}/ (found: {', '.join(known) or 'none'})")
+            f"no results for suite {str(suite)!r} under {base}/ "
+            f"(found: {', '.join(known) or 'none'})")
     return paths
 
 
@@ -125,7 +126,8 @@ def load(suite: str | Path, *, root: str | Path | None = None, exp_name: Selecto
             table = table.dropna(subset=["value"])
         frames.append(table.assign(**{key: getattr(run, key) for key in RUN_COLUMNS}))
     if not frames:
-        return pd.DataFrame(columns=[*RUN_COLUMNS, GLOBAL_STEP] + ([] if wide else ["metric", "value"]))
+        long_columns = [] if wide else ["metric", "value"]
+        return pd.DataFrame(columns=[*RUN_COLUMNS, GLOBAL_STEP, *long_columns])
     frame = pd.concat(frames, ignore_index=True)
     leading = [*RUN_COLUMNS, GLOBAL_STEP]
     frame = frame[leading + [c for c in frame.columns if c not in leading]]

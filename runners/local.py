@@ -139,7 +139,8 @@ class LocalRunner:
 
 
 def _any_run_failed(job: Job, paths: SuitePaths) -> bool:
-    return any(RunRecord(paths.run(r.run_id)).status()["status"] == RunStatus.FAILED for r in job.runs)
+    return any(RunRecord(paths.run(r.run_id)).status()["status"] == RunStatus.FAILED
+               for r in job.runs)
 
 
 def _read_events(job_id: str, stream: IO[str], log: IO[str],

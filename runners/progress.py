@@ -69,7 +69,7 @@ class ProgressDisplay:
                                   sps=f"{event['sps']:,.0f} SPS/run")
         elif kind == "run_failed":
             self.console.print(f"[red]run {event['run_id']} failed:[/red] {event['reason']}",
-                               markup=True, highlight=False)
+                               markup=True, highlight=False, soft_wrap=True)
 
     def job_finished(self, job: Job, ok: bool, detail: str) -> None:
         """Remove the job's bar and print one line saying how it ended."""
@@ -80,4 +80,4 @@ class ProgressDisplay:
             self._progress.advance(self._suite_task)
         mark = "[green]done[/green]" if ok else "[red]failed[/red]"
         self.console.print(f"{mark} {job.describe()} ({job.job_id}): {detail}", markup=True,
-                           highlight=False)
+                           highlight=False, soft_wrap=True)

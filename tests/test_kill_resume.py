@@ -1,4 +1,4 @@
-"""SIGKILL a suite part-way, run it again: every run completes once, no duplicate or missing rows."""
+"""SIGKILL a suite part-way, rerun it: every run completes once, no duplicate or missing rows."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""GAE: the jitted scan matches a plain loop, and truncation bootstraps while termination does not."""
+"""GAE: the jitted scan matches a plain loop; truncation bootstraps, termination does not."""
 
 from __future__ import annotations
 

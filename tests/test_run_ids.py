@@ -43,7 +43,7 @@ def test_run_id_changes_when_any_value_changes(tmp_path: Path) -> None:
         "seed": SUITE.replace("seeds: 3", "seeds: [0, 1, 5]"),
         "learning rate": SUITE.replace("3.0e-4", "3.1e-4"),
         "static hyperparameter": SUITE.replace("[32, 32]", "[32, 64]"),
-        "default made explicit differently": SUITE.replace("learning_rate", "gamma: 0.9, learning_rate"),
+        "another gamma": SUITE.replace("learning_rate", "gamma: 0.9, learning_rate"),
         "budget": SUITE.replace("4096", "8192"),
         "exp_name": SUITE.replace("- algo: ppo", "- algo: ppo\n    exp_name: other"),
         "environment": SUITE.replace("Acrobot-v1", "MountainCar-v0"),

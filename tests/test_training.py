@@ -1,4 +1,4 @@
-"""The job loop: deterministic, resumable at chunk boundaries, per-run traced values, NaN fails a run."""
+"""The job loop: deterministic, resumable per chunk, per-run traced values, NaN fails a run."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Return and advantage estimators, time-limit aware: truncation bootstraps, termination does not."""
+"""Advantage estimators, time-limit aware: truncation bootstraps, termination does not."""
 
 from __future__ import annotations
 
@@ -24,5 +24,5 @@ def gae(rewards: jax.Array, values: jax.Array, next_values: jax.Array, terminate
         return advantage, advantage
 
     _, advantages = jax.lax.scan(backward, jnp.zeros_like(values[0]), (deltas, not_done),
-                                 reverse=True)
+                                 reverse=True, unroll=16)
     return advantages, advantages + values

@@ -30,9 +30,13 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
+HARNESS_DIR = Path(__file__).resolve().parent
+
+
 @cache
-def git_state(directory: Path = Path(__file__).resolve().parent) -> dict[str, Any]:
+def git_state(directory: Path = HARNESS_DIR) -> dict[str, Any]:
     """Commit and dirty flag of the checkout holding the harness code (None outside git)."""
+
     def git(*args: str) -> str | None:
         try:
             done = subprocess.run(["git", "-C", str(directory), *args], capture_output=True,

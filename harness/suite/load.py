@@ -11,7 +11,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 
 from harness.suite.checks import check_suite
-from harness.suite.errors import LocatedError, Loc, SuiteError
+from harness.suite.errors import Loc, LocatedError, SuiteError
 from harness.suite.messages import describe_error
 from harness.suite.schema import AlgorithmEntry, RunnerSettings, Suite
 
@@ -56,7 +56,8 @@ def load_suite(path: str | Path) -> Suite:
         suite = Suite.model_validate(data)
         check_suite(suite)
     except ValidationError as err:
-        first = min(err.errors(), key=lambda e: (e["type"] == "missing", _line(tree, e["loc"]) or 0))
+        first = min(err.errors(),
+                    key=lambda e: (e["type"] == "missing", _line(tree, e["loc"]) or 0))
         raise SuiteError(describe_error(first, _valid_keys(first["loc"])), file=file,
                          line=_line(tree, first["loc"]), loc=first["loc"]) from None
     except LocatedError as err:

@@ -32,16 +32,41 @@ def updates_per_chunk(num_updates: int, target_chunks: int = TARGET_CHUNKS) -> i
     return max(1, math.ceil(num_updates / target_chunks))
 
 
-class ChunkedProgram:
-    """Initialises and advances a batch of runs, `updates_per_chunk` updates per call."""
+def chunk_count(num_updates: int, chunk_updates: int) -> int:
+    """Chunks needed for `num_updates` updates, the last one possibly partial."""
+    return math.ceil(num_updates / chunk_updates)
 
-    def __init__(self, trainer: Trainer, num_updates: int, chunk_updates: int) -> None:
+
+class ChunkedProgram:
+    """A batch of runs compiled into two programs: initialise, and advance by one chunk.
+
+    Every leaf of the training state has a leading run axis (`vmap`); traced hyperparameters
+    `hp` carry the same axis, so runs may differ in them without recompiling.
+    """
+
+    def __init__(self, trainer: Trainer, num_updates: int, chunk_updates: int,
+                 keys: jax.Array, hp: Hyper) -> None:
         self.trainer = trainer
         self.num_updates = num_updates
         self.chunk_updates = chunk_updates
-        self.num_chunks = math.ceil(num_updates / chunk_updates)
-        self._init: Callable | None = None
-        self._chunk: Callable | None = None
+        self.num_chunks = chunk_count(num_updates, chunk_updates)
+        start = time.perf_counter()
+        init = jax.jit(self._init_runs)
+        self._init = init.lower(keys, hp).compile()
+        state_shapes = jax.eval_shape(init, keys, hp)
+        chunk = jax.jit(jax.vmap(self._run_chunk, in_axes=(0, 0, None)), donate_argnums=0)
+        self._chunk = chunk.lower(state_shapes, hp, jax.ShapeDtypeStruct((), jnp.int32)).compile()
+        self.compile_seconds = time.perf_counter() - start
+        """Seconds spent compiling (or loading from the persistent cache) both programs."""
+
+    def _init_runs(self, keys: jax.Array, hp: Hyper) -> Any:
+        """Initialise the runs one after another, stacked as if vmapped.
+
+        Not `vmap`: batched orthogonal initialisation becomes a batched LAPACK QR, whose
+        kernels wait on XLA's CPU thread pool from inside it and can deadlock it (seen about
+        once per thousand calls on 2 cores). Initialisation is cheap; looping costs nothing.
+        """
+        return jax.lax.map(lambda args: self.trainer.init(*args), (keys, hp))
 
     def _run_chunk(self, state: Any, hp: Hyper, first_update: jax.Array) -> tuple[Any, Metrics]:
         """One run: `chunk_updates` updates from `first_update`, skipping past the budget."""
@@ -58,24 +83,13 @@ class ChunkedProgram:
 
         return jax.lax.scan(body, state, jnp.arange(self.chunk_updates, dtype=jnp.int32))
 
-    def compile(self, keys: jax.Array, hp: Hyper) -> float:
-        """Compile the init and chunk functions for this batch; return the seconds it took."""
-        start = time.perf_counter()
-        init = jax.jit(jax.vmap(self.trainer.init))
-        self._init = init.lower(keys, hp).compile()
-        state_shapes = jax.eval_shape(init, keys, hp)
-        chunk = jax.jit(jax.vmap(self._run_chunk, in_axes=(0, 0, None)), donate_argnums=0)
-        self._chunk = chunk.lower(state_shapes, hp, jax.ShapeDtypeStruct((), jnp.int32)).compile()
-        return time.perf_counter() - start
-
     def init(self, keys: jax.Array, hp: Hyper) -> Any:
-        """Fresh training states, one per run (a leading batch axis on every leaf)."""
-        assert self._init is not None, "call compile() first"
+        """Fresh training states, one per run."""
         return self._init(keys, hp)
 
-    def run_chunk(self, state: Any, hp: Hyper, chunk_index: int) -> tuple[Any, dict[str, np.ndarray]]:
+    def run_chunk(self, state: Any, hp: Hyper,
+                  chunk_index: int) -> tuple[Any, dict[str, np.ndarray]]:
         """Advance every run by one chunk; metrics come back as `[runs, chunk_updates]` arrays."""
-        assert self._chunk is not None, "call compile() first"
         state, metrics = self._chunk(state, hp, jnp.int32(chunk_index * self.chunk_updates))
         return state, jax.device_get(metrics)
 
