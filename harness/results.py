@@ -131,7 +131,7 @@ def load(suite: str | Path, *, root: str | Path | None = None, exp_name: Selecto
     frame = pd.concat(frames, ignore_index=True)
     leading = [*RUN_COLUMNS, GLOBAL_STEP]
     frame = frame[leading + [c for c in frame.columns if c not in leading]]
-    order = leading if wide else [*leading, "metric"]
+    order = ["exp_name", "env_id", "seed", "run_id", GLOBAL_STEP, *([] if wide else ["metric"])]
     return frame.sort_values(order, ignore_index=True)
 
 
