@@ -37,6 +37,8 @@ class Run:
     seed: int
     total_timesteps: int
     hyperparameters: Hyperparameters
+    evaluation: dict[str, int] | None = None
+    """`{"every": steps, "episodes": n}`: greedy evaluation during training, or None."""
 
     @property
     def algo(self) -> str:
@@ -49,14 +51,19 @@ class Run:
         return ENVIRONMENTS[self.env_id].backend
 
     @property
+    def steps_per_update(self) -> int:
+        """Environment steps (all copies of the run's environment) per update."""
+        return self.hyperparameters.steps_per_update
+
+    @property
     def num_updates(self) -> int:
         """Updates of the training loop: the budget rounded down to whole updates."""
-        return self.total_timesteps // self.hyperparameters.steps_per_update
+        return self.total_timesteps // self.steps_per_update
 
     @cached_property
     def config(self) -> dict[str, Any]:
         """The resolved config that defines this run (the suite name is not part of it)."""
-        return {
+        config = {
             "algo": self.algo,
             "exp_name": self.exp_name,
             "env_id": self.env_id,
@@ -65,6 +72,9 @@ class Run:
             "total_timesteps": self.total_timesteps,
             "hyperparameters": self.hyperparameters.model_dump(mode="json"),
         }
+        if self.evaluation is not None:
+            config["evaluation"] = dict(self.evaluation)
+        return config
 
     @cached_property
     def run_id(self) -> str:
@@ -78,14 +88,16 @@ class Run:
             config["hyperparameters"], strict=False)
         return cls(suite=suite, exp_name=config["exp_name"], env_id=config["env_id"],
                    seed=config["seed"], total_timesteps=config["total_timesteps"],
-                   hyperparameters=hyperparameters)
+                   hyperparameters=hyperparameters, evaluation=config.get("evaluation"))
 
 
 def expand(suite: Suite) -> list[Run]:
     """Every run of a validated suite, in algorithm, environment, seed order."""
+    evaluation = suite.evaluation.model_dump() if suite.evaluation else None
     return [
         Run(suite=suite.name, exp_name=entry.name, env_id=env_id, seed=seed,
-            total_timesteps=suite.total_timesteps, hyperparameters=entry.resolve(env_id))
+            total_timesteps=suite.total_timesteps, hyperparameters=entry.resolve(env_id),
+            evaluation=evaluation)
         for entry in suite.algorithms
         for env_id in suite.environments
         for seed in suite.seed_list

@@ -19,7 +19,7 @@ from harness.jobs import Job
 
 def _steps_per_run(job: Job) -> int:
     run = job.runs[0]
-    return run.num_updates * run.hyperparameters.steps_per_update
+    return run.num_updates * run.steps_per_update
 
 
 class ProgressDisplay:

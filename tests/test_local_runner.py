@@ -15,7 +15,7 @@ from harness.jobs import plan_jobs
 from harness.runs import expand
 from harness.store import RunRecord, SuitePaths
 from harness.suite import load_suite
-from harness.training.program import ChunkedProgram
+from harness.training.program import GymnaxProgram
 from runners import worker
 from runners.local import default_workers
 from runners.protocol import write_job_spec
@@ -78,7 +78,7 @@ def test_exception_in_a_worker_is_recorded_on_each_unfinished_run(
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("device lost\nsecond line")
 
-    monkeypatch.setattr(ChunkedProgram, "run_chunk", explode)
+    monkeypatch.setattr(GymnaxProgram, "run_chunk", explode)
     assert worker.main([str(spec)]) == 1
     for run in job.runs:
         state = RunRecord(paths.run(run.run_id)).status()

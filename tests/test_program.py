@@ -1,4 +1,4 @@
-"""The compiled program: chunking covers the budget exactly, and initialisation never deadlocks."""
+"""The compiled program: chunk layout covers the budget exactly; initialisation never deadlocks."""
 
 from __future__ import annotations
 
@@ -7,29 +7,41 @@ import sys
 
 import pytest
 
-from harness.training.program import chunk_count, updates_per_chunk
+from harness.training.layout import MAX_ROWS, TARGET_CHUNKS, plan_layout
 
 STRESS_INIT = """
 import jax, jax.numpy as jnp
-from harness.algos.ppo.agent import make_trainer
+from harness.algos.ppo.agent import make_agent
 from harness.algos.ppo.config import PPOConfig
-from harness.training.program import ChunkedProgram, updates_per_chunk
+from harness.envs.gymnax_backend import gymnax_info
+from harness.training.layout import plan_layout
+from harness.training.program import GymnaxProgram
 config = PPOConfig()
 keys = jnp.stack([jax.random.PRNGKey(i) for i in range(2)])
 hp = {k: jnp.full((2,), v, jnp.float32) for k, v in config.traced_values().items()}
-program = ChunkedProgram(make_trainer("CartPole-v1", config, 10), 10, 5, keys, hp)
+agent = make_agent(gymnax_info("CartPole-v1"), config, 10)
+program = GymnaxProgram(agent, "CartPole-v1", plan_layout(10), keys, hp)
 for _ in range(3000):
     jax.block_until_ready(program.init(keys, hp))
 print("done")
 """
 
 
-@pytest.mark.parametrize("num_updates", [1, 7, 19, 20, 21, 976, 977, 10_000])
-def test_chunks_cover_every_update_once(num_updates: int) -> None:
-    size = updates_per_chunk(num_updates)
-    chunks = chunk_count(num_updates, size)
-    assert chunks <= 20
-    assert (chunks - 1) * size < num_updates <= chunks * size
+@pytest.mark.parametrize("num_updates", [1, 7, 19, 20, 21, 976, 977, 10_000, 48_828, 999_999])
+@pytest.mark.parametrize("eval_every", [None, 1, 50, 333])
+def test_layout_covers_every_update_once_in_whole_rows(num_updates: int,
+                                                       eval_every: int | None) -> None:
+    layout = plan_layout(num_updates, eval_every)
+    assert layout.chunk_updates % layout.log_every == 0
+    assert (layout.num_chunks - 1) * layout.chunk_updates < num_updates
+    assert num_updates <= layout.num_chunks * layout.chunk_updates
+    assert sum(layout.valid_updates(c) for c in range(layout.num_chunks)) == num_updates
+    assert -(-num_updates // layout.log_every) <= MAX_ROWS
+    if eval_every is None:
+        assert layout.num_chunks <= TARGET_CHUNKS
+    else:
+        assert layout.chunk_updates >= eval_every
+        assert layout.chunk_updates - eval_every < layout.log_every
 
 
 @pytest.mark.slow

@@ -125,6 +125,6 @@ def test_non_finite_loss_fails_only_that_run(tmp_path: Path) -> None:
         status = RunRecord(paths.run(run.run_id)).status()
         if run.run_id in exploded:
             assert status["status"] == "failed"
-            assert status["reason"].startswith("non-finite losses/")
+            assert status["reason"].startswith("non-finite training state")
         else:
             assert status["status"] == "done"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from harness.algos.hyperparameters import Hyperparameters
-from harness.algos.ppo.config import PPOConfig
+from harness.algos.ppo.config import PPOConfig, PPOContinuousConfig
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class AlgorithmSpec:
     name: str
     config: type[Hyperparameters]
     module: str
-    """Module whose `make_trainer(env, config)` builds the algorithm's `Trainer`."""
+    """Module whose `make_agent(env_info, config, num_updates)` builds the algorithm's `Agent`."""
     action_kinds: frozenset[str]
     """Action spaces the implementation supports: "discrete" and/or "continuous"."""
 
@@ -33,5 +33,7 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
     spec.name: spec
     for spec in (
         AlgorithmSpec("ppo", PPOConfig, "harness.algos.ppo.agent", frozenset({"discrete"})),
+        AlgorithmSpec("ppo_continuous_action", PPOContinuousConfig, "harness.algos.ppo.agent",
+                      frozenset({"continuous"})),
     )
 }

@@ -7,16 +7,19 @@ from typing import Any, NamedTuple
 import gymnax
 import jax
 import jax.numpy as jnp
+import numpy as np
 from gymnax.environments import spaces
+
+from harness.envs.episodes import EpisodeTracker, FinishedEpisodes, track, tracker_init
+from harness.envs.spaces import EnvInfo
 
 
 class VecEnvState(NamedTuple):
-    """Batched environment state plus the running return and length of each episode."""
+    """Batched environment state, the current observations and the episode tracker."""
 
     env_state: Any
     obs: jax.Array
-    episode_return: jax.Array
-    episode_length: jax.Array
+    episodes: EpisodeTracker
 
 
 class StepResult(NamedTuple):
@@ -24,67 +27,54 @@ class StepResult(NamedTuple):
 
     reward: jax.Array
     terminated: jax.Array
-    truncated: jax.Array
+    done: jax.Array
     next_obs: jax.Array
-    finished_return: jax.Array
-    """Undiscounted return of the episode that ended here (0 where none did)."""
-    finished_length: jax.Array
-    """Length of the episode that ended here (0 where none did)."""
+    finished: FinishedEpisodes
 
-    @property
-    def done(self) -> jax.Array:
-        """An episode ended, by termination or by the time limit."""
-        return jnp.logical_or(self.terminated, self.truncated)
+
+def gymnax_info(env_id: str) -> EnvInfo:
+    """Spaces of a gymnax environment."""
+    env, params = gymnax.make(env_id)
+    action_space = env.action_space(params)
+    observation_shape = tuple(env.observation_space(params).shape)
+    max_steps = int(getattr(params, "max_steps_in_episode", 0))
+    if isinstance(action_space, spaces.Discrete):
+        return EnvInfo(observation_shape, "discrete", num_actions=int(action_space.n),
+                       max_episode_steps=max_steps)
+    shape = tuple(action_space.shape)
+    return EnvInfo(observation_shape, "continuous", action_shape=shape,
+                   action_low=np.broadcast_to(np.asarray(action_space.low, np.float32), shape),
+                   action_high=np.broadcast_to(np.asarray(action_space.high, np.float32), shape),
+                   max_episode_steps=max_steps)
 
 
 class GymnaxVecEnv:
-    """`num_envs` copies of a gymnax environment, reset automatically when an episode ends."""
+    """`num_envs` copies of a gymnax environment, reset automatically when an episode ends.
+
+    Continuous actions are clipped to the action space's bounds (CleanRL's `ClipAction`).
+    """
 
     def __init__(self, env_id: str, num_envs: int) -> None:
-        self.env_id = env_id
         self.env, self.params = gymnax.make(env_id)
+        self.info = gymnax_info(env_id)
         self.num_envs = num_envs
-        self.action_space = self.env.action_space(self.params)
-        self.observation_shape: tuple[int, ...] = tuple(
-            self.env.observation_space(self.params).shape)
-
-    @property
-    def num_actions(self) -> int:
-        """Number of discrete actions."""
-        if not isinstance(self.action_space, spaces.Discrete):
-            raise TypeError(f"{self.env_id} does not have a discrete action space")
-        return int(self.action_space.n)
 
     def reset(self, key: jax.Array) -> VecEnvState:
         """Start `num_envs` fresh episodes."""
         keys = jax.random.split(key, self.num_envs)
         obs, env_state = jax.vmap(self.env.reset, in_axes=(0, None))(keys, self.params)
-        zeros = jnp.zeros(self.num_envs)
-        return VecEnvState(env_state, obs, zeros, jnp.zeros(self.num_envs, jnp.int32))
+        return VecEnvState(env_state, obs, tracker_init(self.num_envs))
 
     def step(self, key: jax.Array, state: VecEnvState,
              action: jax.Array) -> tuple[VecEnvState, StepResult]:
         """Step every copy; copies whose episode ended start a new one."""
+        if not self.info.discrete:
+            action = jnp.clip(action, self.info.action_low, self.info.action_high)
         keys = jax.random.split(key, self.num_envs)
         obs, env_state, reward, terminated, truncated, info = jax.vmap(
             self.env.step, in_axes=(0, 0, 0, None))(keys, state.env_state, action, self.params)
-        reward = reward.astype(jnp.float32)
-        episode_return = state.episode_return + reward
-        episode_length = state.episode_length + 1
+        reward = reward.astype(jnp.float32).reshape(self.num_envs)
         done = jnp.logical_or(terminated, truncated)
-        result = StepResult(
-            reward=reward,
-            terminated=terminated,
-            truncated=jnp.logical_and(truncated, jnp.logical_not(terminated)),
-            next_obs=info["final_observation"],
-            finished_return=jnp.where(done, episode_return, 0.0),
-            finished_length=jnp.where(done, episode_length, 0),
-        )
-        next_state = VecEnvState(env_state, obs, jnp.where(done, 0.0, episode_return),
-                                 jnp.where(done, 0, episode_length))
-        return next_state, result
-
-
-def make_vec_env(env_id: str, num_envs: int) -> GymnaxVecEnv:
-    """A vectorised environment for `env_id`."""
-    return GymnaxVecEnv(env_id, num_envs)
+        episodes, finished = track(state.episodes, reward, done)
+        result = StepResult(reward, terminated, done, info["final_observation"], finished)
+        return VecEnvState(env_state, obs, episodes), result

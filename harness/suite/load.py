@@ -13,7 +13,7 @@ from ruamel.yaml.error import MarkedYAMLError
 from harness.suite.checks import check_suite
 from harness.suite.errors import Loc, LocatedError, SuiteError
 from harness.suite.messages import describe_error
-from harness.suite.schema import AlgorithmEntry, RunnerSettings, Suite
+from harness.suite.schema import AlgorithmEntry, EvaluationSettings, RunnerSettings, Suite
 
 SUITES_DIR = Path("suites")
 
@@ -112,6 +112,8 @@ def _valid_keys(loc: Loc) -> dict[str, Any]:
         model = AlgorithmEntry
     elif parent == ("runner",):
         model = RunnerSettings
+    elif parent == ("evaluation",):
+        model = EvaluationSettings
     keys: dict[str, Any] = {}
     for name, field in model.model_fields.items():
         default = ... if field.is_required() else (

@@ -51,6 +51,15 @@ class RunnerSettings(_Strict):
     """Jobs trained at once; by default one per CPU core, at most one per job."""
 
 
+class EvaluationSettings(_Strict):
+    """Greedy-policy evaluation during training, logged as `eval/episodic_return`."""
+
+    every: PositiveInt
+    """Environment steps per run between evaluations (rounded to whole updates)."""
+    episodes: PositiveInt = 10
+    """Episodes per evaluation, one per parallel evaluation environment."""
+
+
 class Suite(_Strict):
     """A declarative benchmark: algorithms x environments x seeds at one budget."""
 
@@ -70,6 +79,8 @@ class Suite(_Strict):
     """Runs (seeds of one configuration) batched with vmap in one compiled job."""
     results_dir: str = "results"
     """Root of the results store, relative to the working directory."""
+    evaluation: EvaluationSettings | None = None
+    """Periodic greedy evaluation; off when absent."""
     runner: RunnerSettings = Field(default_factory=RunnerSettings)
     """Execution settings."""
 

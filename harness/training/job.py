@@ -9,6 +9,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pandas as pd
 
 from harness.algos import ALGORITHMS
 from harness.jobs import Job
@@ -16,15 +17,28 @@ from harness.runs import Run
 from harness.store import RunRecord, RunStatus, SuitePaths
 from harness.store.provenance import device_provenance, host_provenance
 from harness.store.record import utc_now
-from harness.training.metrics import GLOBAL_STEP, chunk_rows, first_nonfinite
-from harness.training.program import ChunkedProgram, chunk_count, updates_per_chunk
+from harness.training.backends import make_program
+from harness.training.layout import ChunkLayout, plan_layout
+from harness.training.metrics import EVAL_RETURN, GLOBAL_STEP, chunk_rows, nonfinite_state
 
 Report = Callable[[dict[str, Any]], None]
 Checkpoint = tuple[int, list[np.ndarray]]
+EVAL_SEED_OFFSET = 1_000_003
+"""Evaluation keys come from `fold_in(PRNGKey(seed), EVAL_SEED_OFFSET + chunk)`: training's
+random stream is never touched by evaluation."""
 
 
 def _ignore(event: dict[str, Any]) -> None:
     """A reporter that drops every event."""
+
+
+def job_layout(run: Run) -> ChunkLayout:
+    """Metric rows, evaluation points and chunks of a run (equal for every run of a job)."""
+    evaluation = run.evaluation
+    eval_every = None
+    if evaluation is not None:
+        eval_every = max(1, round(evaluation["every"] / run.steps_per_update))
+    return plan_layout(run.num_updates, eval_every)
 
 
 def train_job(job: Job, paths: SuitePaths, report: Report = _ignore) -> list[str]:
@@ -38,62 +52,71 @@ def train_job(job: Job, paths: SuitePaths, report: Report = _ignore) -> list[str
     checkpoints = [None if r.status()["status"] == RunStatus.FAILED else r.load_checkpoint()
                    for r in records]
     first = runs[0]
-    trainer = ALGORITHMS[first.algo].load().make_trainer(
-        first.env_id, first.hyperparameters, first.num_updates)
+    layout = job_layout(first)
+    _start_records(job, runs, records, layout)
+
     keys = jnp.stack([jax.random.PRNGKey(run.seed) for run in runs])
     hp = _traced_batch(runs)
-    chunk_updates = updates_per_chunk(first.num_updates)
-    _start_records(job, runs, records, chunk_count(first.num_updates, chunk_updates),
-                   chunk_updates)
-
-    program = ChunkedProgram(trainer, first.num_updates, chunk_updates, keys, hp)
+    spec = ALGORITHMS[first.algo]
+    episodes = first.evaluation["episodes"] if first.evaluation else 0
+    program = make_program(spec, first, layout, keys, hp, episodes)
     report({"event": "compiled", "job_id": job.job_id, "seconds": program.compile_seconds})
     state, chunks_done = _restore(program.init(keys, hp), checkpoints, records)
     for record in records:
         record.update_metadata(compile_seconds=program.compile_seconds,
                                resumed_from_chunk=chunks_done)
 
-    steps_per_update = first.hyperparameters.steps_per_update
+    steps_per_update = first.steps_per_update
     total_steps = first.num_updates * steps_per_update
     active = list(range(len(runs)))
     failed: list[str] = []
     train_seconds = 0.0
-    for chunk in range(chunks_done, program.num_chunks):
+    for chunk in range(chunks_done, layout.num_chunks):
         start = time.perf_counter()
         state, raw = program.run_chunk(state, hp, chunk)
         elapsed = time.perf_counter() - start
         train_seconds += elapsed
-        valid = program.valid_updates(chunk)
+        valid = layout.valid_updates(chunk)
+        sps = valid * steps_per_update / elapsed
+        scores = None
+        if episodes:
+            eval_keys = jnp.stack([jax.random.fold_in(jax.random.PRNGKey(run.seed),
+                                                      EVAL_SEED_OFFSET + chunk) for run in runs])
+            scores = program.evaluate(state, eval_keys)
         leaves = jax.tree.leaves(jax.device_get(state))
         for i in list(active):
             rows = chunk_rows({name: values[i] for name, values in raw.items()},
-                              chunk * chunk_updates, valid, steps_per_update,
-                              sps=valid * steps_per_update / elapsed)
-            problem = _store_chunk(job, records[i], chunk, program.num_chunks, rows,
+                              chunk * layout.chunk_updates, valid, layout.log_every,
+                              steps_per_update, sps)
+            if scores is not None:
+                rows[EVAL_RETURN] = np.nan
+                rows.loc[rows.index[-1], EVAL_RETURN] = float(scores[i])
+            problem = _store_chunk(job, records[i], chunk, layout.num_chunks, rows,
                                    [leaf[i] for leaf in leaves])
             if problem:
                 report({"event": "run_failed", "run_id": runs[i].run_id, "reason": problem})
                 failed.append(runs[i].run_id)
                 active.remove(i)
         report({"event": "progress", "job_id": job.job_id, "chunk": chunk + 1,
-                "num_chunks": program.num_chunks,
-                "global_step": (chunk * chunk_updates + valid) * steps_per_update,
-                "total_steps": total_steps, "sps": valid * steps_per_update / elapsed})
+                "num_chunks": layout.num_chunks,
+                "global_step": (chunk * layout.chunk_updates + valid) * steps_per_update,
+                "total_steps": total_steps, "sps": sps})
         if not active:
             break
     for i in active:
         records[i].update_metadata(finished_at=utc_now(), train_seconds=train_seconds)
-        records[i].finish(program.num_chunks, job_id=job.job_id, global_step=total_steps)
+        records[i].finish(layout.num_chunks, job_id=job.job_id, global_step=total_steps)
     return failed
 
 
-def _store_chunk(job: Job, record: RunRecord, chunk: int, num_chunks: int, rows: Any,
+def _store_chunk(job: Job, record: RunRecord, chunk: int, num_chunks: int, rows: pd.DataFrame,
                  state: list[np.ndarray]) -> str | None:
-    """Store one run's chunk and checkpoint; on a non-finite loss mark it failed and say why."""
+    """Store one run's chunk and checkpoint; if its state went non-finite, fail it and say why."""
     record.write_chunk(chunk, rows)
     global_step = int(rows[GLOBAL_STEP].iloc[-1])
-    problem = first_nonfinite(rows)
-    if problem:
+    if nonfinite_state(state):
+        problem = (f"non-finite training state (NaN or inf in parameters or optimiser state) "
+                   f"by global_step {global_step}: a loss or gradient diverged")
         record.set_status(RunStatus.FAILED, job_id=job.job_id, reason=problem,
                           global_step=global_step)
         return problem
@@ -122,7 +145,7 @@ def _traced_batch(runs: Sequence[Run]) -> dict[str, jax.Array]:
 
 
 def _start_records(job: Job, runs: Sequence[Run], records: Sequence[RunRecord],
-                   num_chunks: int, chunk_updates: int) -> None:
+                   layout: ChunkLayout) -> None:
     """Write config, provenance and a `running` status for each run about to train."""
     host, devices = host_provenance(), device_provenance()
     for run, record in zip(runs, records, strict=True):
@@ -131,12 +154,12 @@ def _start_records(job: Job, runs: Sequence[Run], records: Sequence[RunRecord],
         record.update_metadata(
             run_id=run.run_id, suite=run.suite, job_id=job.job_id, runs_in_job=len(runs),
             attempt=attempt, started_at=utc_now(), num_updates=run.num_updates,
-            steps_per_update=run.hyperparameters.steps_per_update,
-            trained_timesteps=run.num_updates * run.hyperparameters.steps_per_update,
-            num_chunks=num_chunks, updates_per_chunk=chunk_updates,
-            provenance=host, devices=devices)
+            steps_per_update=run.steps_per_update,
+            trained_timesteps=run.num_updates * run.steps_per_update,
+            num_chunks=layout.num_chunks, updates_per_chunk=layout.chunk_updates,
+            updates_per_row=layout.log_every, provenance=host, devices=devices)
         record.set_status(RunStatus.RUNNING, job_id=job.job_id, chunks_done=0,
-                          num_chunks=num_chunks, global_step=0)
+                          num_chunks=layout.num_chunks, global_step=0)
 
 
 def _restore(fresh: Any, checkpoints: Sequence[Checkpoint | None],

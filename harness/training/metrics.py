@@ -2,51 +2,55 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
 EPISODE_RETURN = "charts/episodic_return"
 EPISODE_LENGTH = "charts/episodic_length"
+EVAL_RETURN = "eval/episodic_return"
 SPS = "charts/SPS"
 GLOBAL_STEP = "global_step"
-NOT_CHECKED_FOR_NAN = {"losses/explained_variance"}
-"""Undefined (NaN) whenever the returns of a batch have no variance; not a failure."""
+EPISODE_SUMS = ("episodes/return_sum", "episodes/length_sum", "episodes/count")
 
 
-def chunk_rows(raw: dict[str, np.ndarray], first_update: int, valid: int,
+def chunk_rows(raw: dict[str, np.ndarray], first_update: int, valid: int, log_every: int,
                steps_per_update: int, sps: float) -> pd.DataFrame:
-    """One row per update of one run: `global_step` plus every metric.
+    """Rows of one run for one chunk: one per `log_every` updates, `global_step` at its end.
 
-    The episodic return and length are the means over episodes that finished during the
-    update, and NaN (absent) when none did.
+    The episodic return and length are means over the episodes that finished within a row's
+    updates, and NaN (absent) when none did. Other metrics are averaged over the row's
+    updates, ignoring updates where they were NaN (not computed, e.g. before learning starts).
     """
-    values = {name: np.asarray(array[:valid], dtype=np.float64) for name, array in raw.items()}
-    count = values.pop("episodes/count")
-    return_sum = values.pop("episodes/return_sum")
-    length_sum = values.pop("episodes/length_sum")
+    rows = -(-valid // log_every)
+
+    def blocks(name: str) -> np.ndarray:
+        values = np.asarray(raw[name][:valid], dtype=np.float64)
+        padded = np.full(rows * log_every, np.nan)
+        padded[:valid] = values
+        return padded.reshape(rows, log_every)
+
+    return_sum, length_sum, count = (np.nansum(blocks(name), axis=1) for name in EPISODE_SUMS)
     finished = count > 0
     safe_count = np.where(finished, count, 1.0)
-    updates = np.arange(first_update, first_update + valid, dtype=np.int64)
-    return pd.DataFrame({
-        GLOBAL_STEP: (updates + 1) * steps_per_update,
+    ends = np.minimum(np.arange(1, rows + 1) * log_every, valid) + first_update
+    columns = {
+        GLOBAL_STEP: ends.astype(np.int64) * steps_per_update,
         EPISODE_RETURN: np.where(finished, return_sum / safe_count, np.nan),
         EPISODE_LENGTH: np.where(finished, length_sum / safe_count, np.nan),
-        **values,
-        SPS: np.full(valid, sps),
-    })
+    }
+    with np.errstate(all="ignore"):
+        for name in sorted(set(raw) - set(EPISODE_SUMS)):
+            block = blocks(name)
+            present = ~np.isnan(block)
+            columns[name] = np.where(present.any(axis=1),
+                                     np.nansum(block, axis=1) / np.maximum(present.sum(1), 1),
+                                     np.nan)
+    columns[SPS] = np.full(rows, sps)
+    return pd.DataFrame(columns)
 
 
-def first_nonfinite(rows: pd.DataFrame) -> str | None:
-    """Describe the first NaN or infinite loss in `rows`, or None when all are finite."""
-    for name in rows.columns:
-        if not name.startswith("losses/") or name in NOT_CHECKED_FOR_NAN:
-            continue
-        bad = ~np.isfinite(rows[name].to_numpy())
-        if bad.any():
-            row = rows[bad].iloc[0]
-            value = row[name]
-            shown = "nan" if math.isnan(value) else str(value)
-            return f"non-finite {name} ({shown}) at global_step {int(row[GLOBAL_STEP])}"
-    return None
+def nonfinite_state(leaves: list[np.ndarray]) -> bool:
+    """True when any floating-point leaf of a training state holds NaN or infinity."""
+    return any(np.issubdtype(leaf.dtype, np.floating) and not np.isfinite(leaf).all()
+               for leaf in leaves)
+

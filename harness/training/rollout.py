@@ -1,62 +1,37 @@
-"""The one rollout loop every on-policy algorithm uses: a `lax.scan` over environment steps."""
+"""The rollout inside the compiled program (gymnax): a `lax.scan` of act and step."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
-import jax.numpy as jnp
 
+from harness.algos.base import Agent, Hyper, Transition
+from harness.envs.episodes import FinishedEpisodes
 from harness.envs.gymnax_backend import GymnaxVecEnv, VecEnvState
 
-Policy = Callable[[jax.Array, jax.Array], tuple[jax.Array, Any]]
-"""`policy(key, obs) -> (action, extras)`; extras (log-probs, values, ...) ride along."""
 
+def rollout(env: GymnaxVecEnv, agent: Agent, agent_state: Any, env_state: VecEnvState,
+            key: jax.Array, hp: Hyper, first_step: jax.Array
+            ) -> tuple[Any, VecEnvState, Transition, FinishedEpisodes]:
+    """Act `agent.rollout_steps` times in every environment copy.
 
-class Transition(NamedTuple):
-    """Rollout data, each leaf shaped `[num_steps, num_envs, ...]`."""
+    Returns transitions and finished episodes shaped `[steps, envs, ...]`.
+    """
 
-    obs: jax.Array
-    action: jax.Array
-    reward: jax.Array
-    terminated: jax.Array
-    """The episode ended in a terminal state: do not bootstrap."""
-    done: jax.Array
-    """The episode ended (terminated or truncated): the next step starts a new one."""
-    next_obs: jax.Array
-    """The true next observation (the final one where an episode ended)."""
-    extras: Any
-
-
-class EpisodeSums(NamedTuple):
-    """Finished episodes of one rollout, summed so the host can average them."""
-
-    return_sum: jax.Array
-    length_sum: jax.Array
-    count: jax.Array
-
-
-def rollout(env: GymnaxVecEnv, state: VecEnvState, key: jax.Array, policy: Policy,
-            num_steps: int) -> tuple[VecEnvState, Transition, EpisodeSums]:
-    """Act `num_steps` times in every environment copy."""
-
-    def step(state: VecEnvState, key: jax.Array) -> tuple[VecEnvState, tuple]:
+    def step(carry: tuple, inputs: tuple) -> tuple[tuple, tuple]:
+        agent_state, env_state = carry
+        key, t = inputs
         act_key, env_key = jax.random.split(key)
-        action, extras = policy(act_key, state.obs)
-        next_state, out = env.step(env_key, state, action)
-        transition = Transition(state.obs, action, out.reward, out.terminated, out.done,
+        global_step = first_step + t * agent.num_envs
+        agent_state, action, extras = agent.act(agent_state, act_key, env_state.obs, hp,
+                                                global_step)
+        next_state, out = env.step(env_key, env_state, action)
+        transition = Transition(env_state.obs, action, out.reward, out.terminated, out.done,
                                 out.next_obs, extras)
-        return next_state, (transition, out.finished_return, out.finished_length, out.done)
+        return (agent_state, next_state), (transition, out.finished)
 
-    state, (transitions, returns, lengths, done) = jax.lax.scan(
-        step, state, jax.random.split(key, num_steps))
-    sums = EpisodeSums(returns.sum(), lengths.sum(), done.sum())
-    return state, transitions, sums
-
-
-def episode_metrics(sums: EpisodeSums) -> dict[str, jax.Array]:
-    """The per-update episode counters every algorithm returns (averaged on the host)."""
-    return {"episodes/return_sum": sums.return_sum,
-            "episodes/length_sum": sums.length_sum.astype(jnp.float32),
-            "episodes/count": sums.count.astype(jnp.float32)}
+    steps = agent.rollout_steps
+    (agent_state, env_state), (transitions, finished) = jax.lax.scan(
+        step, (agent_state, env_state), (jax.random.split(key, steps), jax.numpy.arange(steps)))
+    return agent_state, env_state, transitions, finished

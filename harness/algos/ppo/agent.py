@@ -1,7 +1,8 @@
-"""PPO for discrete actions: networks, loss and update; the shared core does the rest."""
+"""PPO (CleanRL's `ppo.py` and `ppo_continuous_action.py`): networks, loss and update."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -10,49 +11,57 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from harness.algos.distributions import (
-    categorical_entropy,
-    categorical_log_prob,
-    categorical_sample,
-)
+from harness.algos.base import Agent, Hyper, Metrics, Transition
+from harness.algos.distributions import CATEGORICAL, GAUSSIAN
 from harness.algos.networks import MLP
+from harness.algos.normalization import (
+    RunningMeanStd,
+    normalize,
+    rms_init,
+    rms_update,
+    scale_reward,
+)
 from harness.algos.ppo.config import PPOConfig
 from harness.algos.ppo.losses import (
     clipped_surrogate_loss,
     explained_variance,
     kl_estimates,
-    normalize,
+    normalize_advantages,
     value_loss,
 )
 from harness.algos.returns import gae
-from harness.envs.gymnax_backend import VecEnvState, make_vec_env
-from harness.training.program import Hyper, Metrics, Trainer
-from harness.training.rollout import episode_metrics, rollout
+from harness.envs.spaces import EnvInfo
 
 ADAM_EPS = 1e-5
 
 
 class ActorCritic(nn.Module):
-    """Separate actor and critic MLPs, as in CleanRL's `ppo.py`."""
+    """Separate actor and critic MLPs; a state-independent log-std for continuous actions."""
 
     hidden_sizes: Sequence[int]
-    num_actions: int
+    action_dim: int
+    continuous: bool
 
     @nn.compact
-    def __call__(self, obs: jax.Array) -> tuple[jax.Array, jax.Array]:
-        """`(logits [batch, actions], value [batch])` for a batch of observations."""
-        logits = MLP(self.hidden_sizes, self.num_actions, out_scale=0.01)(obs)
+    def __call__(self, obs: jax.Array) -> tuple[Any, jax.Array]:
+        """`(policy parameters, value [batch])`: logits, or `(mean, log_std)`."""
+        head = MLP(self.hidden_sizes, self.action_dim, out_scale=0.01)(obs)
         value = MLP(self.hidden_sizes, 1, out_scale=1.0)(obs)[:, 0]
-        return logits, value
+        if not self.continuous:
+            return head, value
+        log_std = self.param("log_std", nn.initializers.zeros, (1, self.action_dim))
+        return (head, jnp.broadcast_to(log_std, head.shape)), value
 
 
 class PPOState(NamedTuple):
-    """Everything that changes during training of one run."""
+    """One run's learner: parameters, optimiser and normalisation statistics."""
 
     params: Any
     opt_state: optax.OptState
-    env: VecEnvState
-    key: jax.Array
+    obs_rms: RunningMeanStd
+    return_rms: RunningMeanStd
+    discounted_return: jax.Array
+    """Per environment copy, the running discounted return that reward scaling tracks."""
 
 
 class PolicyExtras(NamedTuple):
@@ -60,6 +69,8 @@ class PolicyExtras(NamedTuple):
 
     log_prob: jax.Array
     value: jax.Array
+    obs: jax.Array
+    """The observation as the networks saw it (normalised when configured)."""
 
 
 class Batch(NamedTuple):
@@ -79,33 +90,59 @@ def _optimizer(hp: Hyper) -> optax.GradientTransformation:
                        optax.scale_by_adam(eps=ADAM_EPS))
 
 
-def make_trainer(env_id: str, config: PPOConfig, num_updates: int) -> Trainer:
-    """Build PPO's pure `init` and `update` for one run on `env_id`."""
-    env = make_vec_env(env_id, config.num_envs)
-    network = ActorCritic(tuple(config.hidden_sizes), env.num_actions)
+def scaled_rewards(return_rms: RunningMeanStd, discounted: jax.Array, rewards: jax.Array,
+                   done: jax.Array, gamma: jax.Array
+                   ) -> tuple[RunningMeanStd, jax.Array, jax.Array]:
+    """CleanRL's `NormalizeReward`, step by step over `[time, envs]` rewards."""
+
+    def step(carry: tuple, inputs: tuple) -> tuple[tuple, jax.Array]:
+        rms, running = carry
+        reward, ended = inputs
+        running = running * gamma + reward
+        rms = rms_update(rms, running)
+        return (rms, jnp.where(ended, 0.0, running)), scale_reward(rms, reward)
+
+    (return_rms, discounted), scaled = jax.lax.scan(step, (return_rms, discounted),
+                                                    (rewards, done))
+    return return_rms, discounted, scaled
+
+
+def make_agent(env: EnvInfo, config: PPOConfig, num_updates: int) -> Agent:
+    """Build PPO's `init`, `act`, `learn` and `greedy` for one run."""
+    head = CATEGORICAL if env.discrete else GAUSSIAN
+    action_dim = env.num_actions if env.discrete else math.prod(env.action_shape)
+    network = ActorCritic(tuple(config.hidden_sizes), action_dim, not env.discrete)
     steps, envs = config.num_steps, config.num_envs
 
-    def init(key: jax.Array, hp: Hyper) -> PPOState:
-        net_key, env_key, loop_key = jax.random.split(key, 3)
-        params = network.init(net_key, jnp.zeros((1, *env.observation_shape)))
-        return PPOState(params, _optimizer(hp).init(params), env.reset(env_key), loop_key)
+    def observe(state: PPOState, obs: jax.Array) -> jax.Array:
+        return normalize(state.obs_rms, obs) if config.normalize_observations else obs
 
-    def act(params: Any) -> Any:
-        def policy(key: jax.Array, obs: jax.Array) -> tuple[jax.Array, PolicyExtras]:
-            logits, value = network.apply(params, obs)
-            action = categorical_sample(key, logits)
-            return action, PolicyExtras(categorical_log_prob(logits, action), value)
-        return policy
+    def init(key: jax.Array, hp: Hyper) -> PPOState:
+        params = network.init(key, jnp.zeros((1, *env.observation_shape)))
+        return PPOState(params, _optimizer(hp).init(params), rms_init(env.observation_shape),
+                        rms_init(()), jnp.zeros(envs))
+
+    def act(state: PPOState, key: jax.Array, obs: jax.Array, hp: Hyper,
+            global_step: jax.Array) -> tuple[PPOState, jax.Array, PolicyExtras]:
+        if config.normalize_observations:
+            state = state._replace(obs_rms=rms_update(state.obs_rms, obs))
+        seen = observe(state, obs)
+        policy, value = network.apply(state.params, seen)
+        action = head.sample(key, policy)
+        return state, action, PolicyExtras(head.log_prob(policy, action), value, seen)
+
+    def greedy(state: PPOState, obs: jax.Array) -> jax.Array:
+        return head.mode(network.apply(state.params, observe(state, obs))[0])
 
     def loss(params: Any, batch: Batch, hp: Hyper) -> tuple[jax.Array, Metrics]:
-        logits, new_value = network.apply(params, batch.obs)
-        log_ratio = categorical_log_prob(logits, batch.action) - batch.log_prob
+        policy, new_value = network.apply(params, batch.obs)
+        log_ratio = head.log_prob(policy, batch.action) - batch.log_prob
         ratio = jnp.exp(log_ratio)
-        advantage = normalize(batch.advantage) if config.norm_adv else batch.advantage
+        advantage = normalize_advantages(batch.advantage) if config.norm_adv else batch.advantage
         policy_loss = clipped_surrogate_loss(ratio, advantage, hp["clip_coef"])
         v_loss = value_loss(new_value, batch.value, batch.target, hp["clip_coef"],
                             config.clip_vloss)
-        entropy = categorical_entropy(logits).mean()
+        entropy = head.entropy(policy).mean()
         total = policy_loss - hp["ent_coef"] * entropy + hp["vf_coef"] * v_loss
         old_approx_kl, approx_kl = kl_estimates(log_ratio)
         clipfrac = (jnp.abs(ratio - 1.0) > hp["clip_coef"]).mean()
@@ -118,17 +155,21 @@ def make_trainer(env_id: str, config: PPOConfig, num_updates: int) -> Trainer:
             return hp["learning_rate"]
         return hp["learning_rate"] * (1.0 - update_index / num_updates)
 
-    def update(state: PPOState, hp: Hyper, update_index: jax.Array) -> tuple[PPOState, Metrics]:
-        key, rollout_key, shuffle_key = jax.random.split(state.key, 3)
-        env_state, traj, episodes = rollout(env, state.env, rollout_key, act(state.params), steps)
-        flat_next_obs = traj.next_obs.reshape(steps * envs, *env.observation_shape)
-        next_value = network.apply(state.params, flat_next_obs)[1].reshape(steps, envs)
-        advantage, target = gae(traj.reward, traj.extras.value, next_value, traj.terminated,
+    def learn(state: PPOState, key: jax.Array, traj: Transition, hp: Hyper,
+              update_index: jax.Array) -> tuple[PPOState, Metrics]:
+        rewards = traj.reward
+        if config.normalize_rewards:
+            return_rms, discounted, rewards = scaled_rewards(
+                state.return_rms, state.discounted_return, rewards, traj.done, hp["gamma"])
+            state = state._replace(return_rms=return_rms, discounted_return=discounted)
+        flat_next = observe(state, traj.next_obs.reshape(steps * envs, *env.observation_shape))
+        next_value = network.apply(state.params, flat_next)[1].reshape(steps, envs)
+        advantage, target = gae(rewards, traj.extras.value, next_value, traj.terminated,
                                 traj.done, hp["gamma"], hp["gae_lambda"])
         batch = jax.tree.map(
             lambda x: x.reshape(steps * envs, *x.shape[2:]),
-            Batch(traj.obs, traj.action, traj.extras.log_prob, traj.extras.value, advantage,
-                  target))
+            Batch(traj.extras.obs, traj.action, traj.extras.log_prob, traj.extras.value,
+                  advantage, target))
         lr = learning_rate(hp, update_index)
         tx = _optimizer(hp)
 
@@ -147,14 +188,13 @@ def make_trainer(env_id: str, config: PPOConfig, num_updates: int) -> Trainer:
             return jax.lax.scan(gradient_step, carry, minibatches)
 
         (params, opt_state), stats = jax.lax.scan(
-            epoch, (state.params, state.opt_state),
-            jax.random.split(shuffle_key, config.update_epochs))
+            epoch, (state.params, state.opt_state), jax.random.split(key, config.update_epochs))
         metrics = {
             "charts/learning_rate": lr,
             **jax.tree.map(jnp.mean, stats),
             "losses/explained_variance": explained_variance(batch.value, batch.target),
-            **episode_metrics(episodes),
         }
-        return PPOState(params, opt_state, env_state, key), metrics
+        return state._replace(params=params, opt_state=opt_state), metrics
 
-    return Trainer(init=init, update=update)
+    return Agent(num_envs=envs, rollout_steps=steps, init=init, act=act, learn=learn,
+                 greedy=greedy)

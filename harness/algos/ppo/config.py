@@ -1,4 +1,4 @@
-"""PPO hyperparameters, with the defaults of CleanRL's `ppo.py`."""
+"""PPO hyperparameters: CleanRL's `ppo.py` defaults, and `ppo_continuous_action.py`'s."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from harness.algos.hyperparameters import TRACED, Hyperparameters
 PositiveFloat = Annotated[float, Field(gt=0)]
 UnitFloat = Annotated[float, Field(ge=0, le=1)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
+HiddenSizes = Annotated[tuple[StrictInt, ...], Field(strict=False, min_length=1)]
 
 
 class PPOConfig(Hyperparameters):
-    """Proximal Policy Optimisation (clipped objective, GAE, value clipping)."""
+    """Proximal Policy Optimisation (clipped objective, GAE, value clipping), discrete actions."""
 
     algo: ClassVar[str] = "ppo"
 
@@ -46,8 +47,12 @@ class PPOConfig(Hyperparameters):
     """Value loss coefficient."""
     max_grad_norm: Annotated[PositiveFloat, TRACED] = 0.5
     """Global gradient-norm clip."""
-    hidden_sizes: Annotated[tuple[StrictInt, ...], Field(strict=False, min_length=1)] = (64, 64)
+    hidden_sizes: HiddenSizes = (64, 64)
     """Hidden layer widths of the actor and of the critic (tanh MLPs)."""
+    normalize_observations: bool = False
+    """Standardise observations with running statistics, clipped to [-10, 10]."""
+    normalize_rewards: bool = False
+    """Scale rewards by the running std of the discounted return, clipped to [-10, 10]."""
 
     @model_validator(mode="after")
     def _minibatches_divide_batch(self) -> PPOConfig:
@@ -74,3 +79,26 @@ class PPOConfig(Hyperparameters):
     def steps_per_update(self) -> int:
         """Environment steps per run consumed by one update."""
         return self.batch_size
+
+
+class PPOContinuousConfig(PPOConfig):
+    """PPO with a diagonal Gaussian policy (CleanRL's `ppo_continuous_action.py`)."""
+
+    algo: ClassVar[str] = "ppo_continuous_action"
+
+    num_envs: PositiveInt = 1
+    """Parallel environments per run."""
+    num_steps: PositiveInt = 2048
+    """Steps per environment in each rollout."""
+    learning_rate: Annotated[PositiveFloat, TRACED] = 3e-4
+    """Adam learning rate (the starting value when annealed)."""
+    num_minibatches: PositiveInt = 32
+    """Minibatches per epoch."""
+    update_epochs: PositiveInt = 10
+    """Passes over each rollout."""
+    ent_coef: Annotated[NonNegativeFloat, TRACED] = 0.0
+    """Entropy bonus coefficient."""
+    normalize_observations: bool = True
+    """Standardise observations with running statistics, clipped to [-10, 10]."""
+    normalize_rewards: bool = True
+    """Scale rewards by the running std of the discounted return, clipped to [-10, 10]."""

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 
 
-def normalize(advantages: jax.Array) -> jax.Array:
+def normalize_advantages(advantages: jax.Array) -> jax.Array:
     """Zero-mean, unit-std advantages (unbiased std, as `torch.Tensor.std`)."""
     return (advantages - advantages.mean()) / (advantages.std(ddof=1) + 1e-8)
 
