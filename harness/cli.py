@@ -15,6 +15,7 @@ from harness import results
 from harness.algos import ALGORITHMS
 from harness.envs.catalog import ENVIRONMENTS
 from harness.execute import Plan, make_plan, run_plan
+from harness.references import load_references, reference_for
 from harness.suite import SuiteError, find_suite, load_suite
 
 EXIT_FAILED_RUNS = 1
@@ -122,15 +123,21 @@ def _print_status(console: Console, plan: Plan) -> None:
 
 def _print_summary(console: Console, plan: Plan) -> None:
     frame = results.summary(plan.paths.dir, run_id=[run.run_id for run in plan.runs])
+    references = load_references()
     table = Table(title=f"suite {plan.suite.name}: final episodic return (last 10% of steps), "
-                  "mean ± std over seeds", title_justify="left")
-    for column in ("exp_name", "env_id", "done", "failed", "final return"):
+                  "mean ± std over seeds", title_justify="left",
+                  caption="* reference with other hyperparameters or scoring (see "
+                          "suites/references/)" if not references.empty else None)
+    for column in ("exp_name", "env_id", "steps", "done", "failed", "final return",
+                   "published reference"):
         table.add_column(column)
     for row in frame.itertuples(index=False):
         spread = 0.0 if pd.isna(row.final_return_std) else row.final_return_std
         mean = row.final_return_mean
         score = "" if pd.isna(mean) else f"{mean:.1f} ± {spread:.1f}"
-        table.add_row(row.exp_name, row.env_id, f"{row.done}/{row.runs}", str(row.failed), score)
+        table.add_row(row.exp_name, row.env_id, f"{row.total_timesteps:,}",
+                      f"{row.done}/{row.runs}", str(row.failed), score,
+                      reference_for(references, row.algo, row.env_id))
     console.print(table)
 
 

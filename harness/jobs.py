@@ -12,7 +12,8 @@ from harness.runs import Run
 
 def batch_key(run: Run) -> tuple:
     """Runs with equal keys share one compiled program (they differ in seed or traced values)."""
-    return (run.algo, run.env_id, run.total_timesteps,
+    return (run.algo, run.env_id, run.backend, run.total_timesteps,
+            tuple(sorted((run.evaluation or {}).items())),
             tuple(sorted(run.hyperparameters.static_values().items())))
 
 

@@ -150,9 +150,10 @@ def summary(suite: str | Path, *, root: str | Path | None = None, fraction: floa
     """Per experiment and environment: runs by status and final return (mean, std) over seeds."""
     table = runs(suite, root=root, run_id=run_id)
     if table.empty:
-        return pd.DataFrame(columns=["exp_name", "env_id", "runs", "done", "failed",
-                                     "final_return_mean", "final_return_std"])
+        return pd.DataFrame(columns=["exp_name", "env_id", "algo", "total_timesteps", "runs",
+                                     "done", "failed", "final_return_mean", "final_return_std"])
     counts = table.groupby(["exp_name", "env_id"]).agg(
+        algo=("algo", "first"), total_timesteps=("total_timesteps", "max"),
         runs=("run_id", "size"), done=("status", lambda s: int((s == "done").sum())),
         failed=("status", lambda s: int((s == "failed").sum())))
     finals = final_returns(load(suite, root=root, run_id=run_id), fraction)

@@ -10,7 +10,7 @@ from typing import Any
 
 from harness.algos import ALGORITHMS
 from harness.algos.hyperparameters import Hyperparameters
-from harness.envs.catalog import ENVIRONMENTS
+from harness.envs.catalog import lookup
 from harness.suite.schema import Suite
 
 RUN_ID_LENGTH = 12
@@ -37,6 +37,8 @@ class Run:
     seed: int
     total_timesteps: int
     hyperparameters: Hyperparameters
+    backend: str = "gymnax"
+    """"gymnax" or "gymnasium": which backend steps the environment."""
     evaluation: dict[str, int] | None = None
     """`{"every": steps, "episodes": n}`: greedy evaluation during training, or None."""
 
@@ -44,11 +46,6 @@ class Run:
     def algo(self) -> str:
         """Registry name of the algorithm."""
         return self.hyperparameters.algo
-
-    @property
-    def backend(self) -> str:
-        """Environment backend ("gymnax")."""
-        return ENVIRONMENTS[self.env_id].backend
 
     @property
     def steps_per_update(self) -> int:
@@ -88,17 +85,19 @@ class Run:
             config["hyperparameters"], strict=False)
         return cls(suite=suite, exp_name=config["exp_name"], env_id=config["env_id"],
                    seed=config["seed"], total_timesteps=config["total_timesteps"],
-                   hyperparameters=hyperparameters, evaluation=config.get("evaluation"))
+                   hyperparameters=hyperparameters, backend=config["backend"],
+                   evaluation=config.get("evaluation"))
 
 
 def expand(suite: Suite) -> list[Run]:
     """Every run of a validated suite, in algorithm, environment, seed order."""
     evaluation = suite.evaluation.model_dump() if suite.evaluation else None
     return [
-        Run(suite=suite.name, exp_name=entry.name, env_id=env_id, seed=seed,
-            total_timesteps=suite.total_timesteps, hyperparameters=entry.resolve(env_id),
-            evaluation=evaluation)
+        Run(suite=suite.name, exp_name=entry.name, env_id=env.id, seed=seed,
+            total_timesteps=entry.total_timesteps or suite.total_timesteps,
+            hyperparameters=entry.resolve(env.id),
+            backend=lookup(env.id, env.backend).backend, evaluation=evaluation)
         for entry in suite.algorithms
-        for env_id in suite.environments
+        for env in suite.environments
         for seed in suite.seed_list
     ]

@@ -87,6 +87,24 @@ BAD_SUITES = {
                                                               "did you mean 'workers'"]),
     "non-positive workers": (BASE + "runner: {workers: 0}\n", 5, ["runner.workers", "> 0"]),
     "unknown engine": (BASE + "runner: {engine: cloud}\n", 5, ["runner.engine", "'local'"]),
+    "unknown gymnasium version": (BASE.replace("CartPole-v1", "HalfCheetah-v9"), 2,
+                                  ["environments[0]", "did you mean HalfCheetah-v5"]),
+    "uninstalled namespace": (BASE.replace("CartPole-v1", "ALE/Pong-v5"), 2,
+                              ["'ALE/Pong-v5' needs the package", "pip install ale-py"]),
+    "uninstalled dependency": (BASE.replace("CartPole-v1", "LunarLander-v3"), 2,
+                               ["LunarLander-v3 cannot be built here", "gymnasium[box2d]"]),
+    "unsupported observation space": (BASE.replace("CartPole-v1", "Blackjack-v1"), 2,
+                                      ["Tuple observation space"]),
+    "backend typo": (BASE.replace("[CartPole-v1]", "[{id: CartPole-v1, backend: jax}]"), 2,
+                     ["environments[0].backend", "'gymnax' or 'gymnasium'"]),
+    "gymnax backend for a gymnasium id": (
+        BASE.replace("[CartPole-v1]", "[{id: HalfCheetah-v5, backend: gymnax}]"), 2,
+        ["'HalfCheetah-v5' is not a gymnax environment"]),
+    "algorithm budget below one update": (
+        BASE.replace("{algo: ppo}", "{algo: ppo, total_timesteps: 10}"), 1,
+        ["algorithms[0].total_timesteps", "10 is less than one ppo update"]),
+    "evaluation key typo": (BASE + "evaluation: {every: 512, episods: 3}\n", 5,
+                            ["evaluation.episods", "did you mean 'episodes'"]),
 }
 
 

@@ -1,11 +1,13 @@
 """The environment ids the harness can train on, with their backend and action kind.
 
-Kept as data so that suite validation needs no JAX import; a test checks it against gymnax.
+gymnax ids are kept as data so that suite validation needs no JAX import (a test checks the
+table against gymnax); any other id is looked up in Gymnasium's registry and built once.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 from dataclasses import dataclass
 
 
@@ -15,7 +17,8 @@ class EnvSpec:
 
     env_id: str
     backend: str
-    """"gymnax" (JAX-native, stepped inside the compiled program)."""
+    """"gymnax" (JAX-native, stepped inside the compiled program) or "gymnasium" (stepped on
+    the host between calls to the compiled act and learn functions)."""
     action_kind: str
     """"discrete" or "continuous"."""
     package: str
@@ -66,14 +69,59 @@ FrozenLake-misc (integer observations) are left out."""
 
 
 class UnknownEnvironmentError(ValueError):
-    """An environment id the harness does not know."""
+    """An environment id the harness cannot run, with what to do about it."""
 
 
-def lookup(env_id: str) -> EnvSpec:
-    """The spec of `env_id`, or an error that suggests the closest known ids."""
-    try:
+BACKENDS = ("auto", "gymnax", "gymnasium")
+
+
+def lookup(env_id: str, backend: str = "auto") -> EnvSpec:
+    """The spec of `env_id` on `backend` ("auto": gymnax when it has the id, else Gymnasium)."""
+    if backend != "gymnasium" and env_id in ENVIRONMENTS:
         return ENVIRONMENTS[env_id]
-    except KeyError:
-        close = difflib.get_close_matches(env_id, list(ENVIRONMENTS), n=3, cutoff=0.5)
-        hint = f"did you mean {', '.join(close)}?" if close else "see `harness envs`"
-        raise UnknownEnvironmentError(f"unknown environment id {env_id!r} ({hint})") from None
+    if backend == "gymnax":
+        raise UnknownEnvironmentError(
+            f"{env_id!r} is not a gymnax environment ({_hint(env_id, list(ENVIRONMENTS))})")
+    return gymnasium_spec(env_id)
+
+
+def _hint(env_id: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(env_id, known, n=3, cutoff=0.5)
+    return f"did you mean {', '.join(close)}?" if close else "see `harness envs`"
+
+
+@functools.cache
+def gymnasium_spec(env_id: str) -> EnvSpec:
+    """Check that Gymnasium can build `env_id` here, and read its action kind."""
+    import gymnasium
+    from gymnasium import error, spaces
+
+    try:
+        gymnasium.spec(env_id)
+    except error.NamespaceNotFound:
+        namespace = env_id.split("/")[0]
+        raise UnknownEnvironmentError(
+            f"{env_id!r} needs the package that registers the {namespace!r} namespace "
+            f"(for ALE/...: pip install ale-py), which the harness does not install") from None
+    except error.Error:
+        known = list(ENVIRONMENTS) + list(gymnasium.envs.registry)
+        raise UnknownEnvironmentError(
+            f"unknown environment id {env_id!r} ({_hint(env_id, known)})") from None
+    try:
+        env = gymnasium.make(env_id)
+    except error.DependencyNotInstalled as err:
+        raise UnknownEnvironmentError(f"{env_id} cannot be built here: {err}") from None
+    try:
+        discrete = isinstance(env.action_space, spaces.Discrete)
+        if not discrete and not isinstance(env.action_space, spaces.Box):
+            raise UnknownEnvironmentError(
+                f"{env_id} has a {type(env.action_space).__name__} action space; "
+                "the harness supports Discrete and Box")
+        if not isinstance(env.observation_space, spaces.Box):
+            raise UnknownEnvironmentError(
+                f"{env_id} has a {type(env.observation_space).__name__} observation space; "
+                "the harness supports Box observations")
+    finally:
+        env.close()
+    package = env.spec.entry_point.split(":")[0].split(".")[0] if env.spec else "gymnasium"
+    return EnvSpec(env_id, "gymnasium", "discrete" if discrete else "continuous", package)

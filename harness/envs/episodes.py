@@ -1,7 +1,12 @@
-"""Episode statistics: undiscounted return and length of every episode, truncated ones included."""
+"""Episode statistics: undiscounted return and length of every episode, truncated ones included.
+
+The same functions run inside compiled programs (jax.numpy) and on the host (numpy: pass
+`xp=np`), so both environment backends count episodes identically.
+"""
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import NamedTuple
 
 import jax
@@ -23,24 +28,29 @@ class FinishedEpisodes(NamedTuple):
     done: jax.Array
 
 
-def tracker_init(num_envs: int) -> EpisodeTracker:
-    """No episode has started accumulating yet."""
-    return EpisodeTracker(jnp.zeros(num_envs), jnp.zeros(num_envs, jnp.int32))
+def tracker_init(shape: int | tuple[int, ...], xp: ModuleType = jnp) -> EpisodeTracker:
+    """No episode has started accumulating yet, in each of `shape` environment copies."""
+    return EpisodeTracker(xp.zeros(shape, xp.float32), xp.zeros(shape, xp.int32))
 
 
-def track(tracker: EpisodeTracker, reward: jax.Array,
-          done: jax.Array) -> tuple[EpisodeTracker, FinishedEpisodes]:
+def track(tracker: EpisodeTracker, reward: jax.Array, done: jax.Array,
+          xp: ModuleType = jnp) -> tuple[EpisodeTracker, FinishedEpisodes]:
     """Add one step's rewards; report and restart the episodes that ended with it."""
     episode_return = tracker.episode_return + reward
     episode_length = tracker.episode_length + 1
-    finished = FinishedEpisodes(jnp.where(done, episode_return, 0.0),
-                                jnp.where(done, episode_length, 0), done)
-    return EpisodeTracker(jnp.where(done, 0.0, episode_return),
-                          jnp.where(done, 0, episode_length)), finished
+    finished = FinishedEpisodes(xp.where(done, episode_return, 0.0),
+                                xp.where(done, episode_length, 0), done)
+    return EpisodeTracker(xp.where(done, 0.0, episode_return),
+                          xp.where(done, 0, episode_length)), finished
 
 
-def episode_metrics(finished: FinishedEpisodes) -> dict[str, jax.Array]:
-    """Sums over any leading axes, averaged on the host into `charts/episodic_return`."""
-    return {"episodes/return_sum": finished.returns.sum(),
-            "episodes/length_sum": finished.lengths.sum().astype(jnp.float32),
-            "episodes/count": finished.done.sum().astype(jnp.float32)}
+EPISODE_SUMS = ("episodes/return_sum", "episodes/length_sum", "episodes/count")
+"""Per-update sums that the host turns into `charts/episodic_return` and `_length` means."""
+
+
+def episode_metrics(finished: FinishedEpisodes, axis: int | tuple[int, ...] | None = None
+                    ) -> dict[str, jax.Array]:
+    """The EPISODE_SUMS of finished episodes, summed over `axis` (all axes by default)."""
+    sums = (finished.returns.sum(axis), finished.lengths.sum(axis), finished.done.sum(axis))
+    return {name: total.astype("float32") for name, total in zip(EPISODE_SUMS, sums,
+                                                                   strict=True)}

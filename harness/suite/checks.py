@@ -7,15 +7,15 @@ import difflib
 from pydantic import ValidationError
 
 from harness.algos import ALGORITHMS
-from harness.envs.catalog import ENVIRONMENTS, UnknownEnvironmentError, lookup
+from harness.envs.catalog import EnvSpec, UnknownEnvironmentError, lookup
 from harness.suite.errors import LocatedError
 from harness.suite.messages import describe_error
-from harness.suite.schema import AlgorithmEntry, Suite
+from harness.suite.schema import AlgorithmEntry, EnvironmentEntry, Suite
 
 
 def check_suite(suite: Suite) -> None:
     """Raise LocatedError at the first key path where the suite cannot run."""
-    _check_environments(suite.environments)
+    specs = _check_environments(suite.environments)
     names: dict[str, int] = {}
     for i, entry in enumerate(suite.algorithms):
         loc = ("algorithms", i)
@@ -26,24 +26,24 @@ def check_suite(suite: Suite) -> None:
                 "give each entry a distinct exp_name"))
         names[entry.name] = i
         for env_id in entry.env_overrides:
-            if env_id not in suite.environments:
+            if env_id not in specs:
                 raise LocatedError((*loc, "env_overrides", env_id),
                                    f"override for {env_id!r}, which is not in environments")
-        for env_id in suite.environments:
-            _check_pairing(entry, env_id, loc)
-            _check_budget(suite.total_timesteps, entry, env_id, loc)
+        for env_id, spec in specs.items():
+            _check_pairing(entry, spec, loc)
+            _check_budget(entry.total_timesteps or suite.total_timesteps, entry, env_id, loc)
 
 
-def _check_environments(env_ids: list[str]) -> None:
-    seen: set[str] = set()
-    for j, env_id in enumerate(env_ids):
+def _check_environments(entries: list[EnvironmentEntry]) -> dict[str, EnvSpec]:
+    specs: dict[str, EnvSpec] = {}
+    for j, entry in enumerate(entries):
+        if entry.id in specs:
+            raise LocatedError(("environments", j), f"{entry.id!r} is listed twice")
         try:
-            lookup(env_id)
+            specs[entry.id] = lookup(entry.id, entry.backend)
         except UnknownEnvironmentError as err:
             raise LocatedError(("environments", j), str(err)) from None
-        if env_id in seen:
-            raise LocatedError(("environments", j), f"{env_id!r} is listed twice")
-        seen.add(env_id)
+    return specs
 
 
 def _check_algorithm(entry: AlgorithmEntry, loc: tuple) -> None:
@@ -69,12 +69,12 @@ def _unknown_hyperparameter(algo: str, key: str) -> str:
     return f"unknown hyperparameter {key!r} for {algo}{hint}; valid: {valid}"
 
 
-def _check_pairing(entry: AlgorithmEntry, env_id: str, loc: tuple) -> None:
-    spec, kind = ALGORITHMS[entry.algo], ENVIRONMENTS[env_id].action_kind
-    if kind not in spec.action_kinds:
+def _check_pairing(entry: AlgorithmEntry, env: EnvSpec, loc: tuple) -> None:
+    kinds = ALGORITHMS[entry.algo].action_kinds
+    if env.action_kind not in kinds:
         raise LocatedError((*loc, "algo"), (
-            f"{entry.algo} supports {'/'.join(sorted(spec.action_kinds))} actions, "
-            f"but {env_id} has {kind} actions"))
+            f"{entry.algo} supports {'/'.join(sorted(kinds))} actions, "
+            f"but {env.env_id} has {env.action_kind} actions"))
 
 
 def _check_budget(total_timesteps: int, entry: AlgorithmEntry, env_id: str, loc: tuple) -> None:
@@ -86,6 +86,7 @@ def _check_budget(total_timesteps: int, entry: AlgorithmEntry, env_id: str, loc:
             *loc, "hyperparameters")
         raise LocatedError((*where, *first["loc"]), describe_error(first)) from None
     if total_timesteps < config.steps_per_update:
-        raise LocatedError(("total_timesteps",), (
+        where = (*loc, "total_timesteps") if entry.total_timesteps else ("total_timesteps",)
+        raise LocatedError(where, (
             f"{total_timesteps} is less than one {entry.algo} update on {env_id} "
             f"({config.steps_per_update} steps per update)"))

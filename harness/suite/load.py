@@ -13,7 +13,13 @@ from ruamel.yaml.error import MarkedYAMLError
 from harness.suite.checks import check_suite
 from harness.suite.errors import Loc, LocatedError, SuiteError
 from harness.suite.messages import describe_error
-from harness.suite.schema import AlgorithmEntry, EvaluationSettings, RunnerSettings, Suite
+from harness.suite.schema import (
+    AlgorithmEntry,
+    EnvironmentEntry,
+    EvaluationSettings,
+    RunnerSettings,
+    Suite,
+)
 
 SUITES_DIR = Path("suites")
 
@@ -114,6 +120,8 @@ def _valid_keys(loc: Loc) -> dict[str, Any]:
         model = RunnerSettings
     elif parent == ("evaluation",):
         model = EvaluationSettings
+    elif len(parent) == 2 and parent[0] == "environments":
+        model = EnvironmentEntry
     keys: dict[str, Any] = {}
     for name, field in model.model_fields.items():
         default = ... if field.is_required() else (

@@ -30,6 +30,8 @@ class AlgorithmEntry(_Strict):
     """Values that replace the algorithm's defaults on every environment."""
     env_overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Per-environment values that replace `hyperparameters` on that environment."""
+    total_timesteps: PositiveInt | None = None
+    """Environment steps per run for this algorithm; the suite's `total_timesteps` if absent."""
 
     @property
     def name(self) -> str:
@@ -40,6 +42,16 @@ class AlgorithmEntry(_Strict):
         """The full hyperparameter set for `env_id`: defaults ← hyperparameters ← override."""
         config = ALGORITHMS[self.algo].config
         return config.model_validate({**self.hyperparameters, **self.env_overrides.get(env_id, {})})
+
+
+class EnvironmentEntry(_Strict):
+    """An environment id and the backend that runs it."""
+
+    id: str
+    """Environment id, e.g. `CartPole-v1` or `HalfCheetah-v5`."""
+    backend: Literal["auto", "gymnax", "gymnasium"] = "auto"
+    """`gymnax` (inside the compiled program), `gymnasium` (host loop), or `auto`: gymnax
+    when it provides the id, else Gymnasium."""
 
 
 class RunnerSettings(_Strict):
@@ -69,8 +81,8 @@ class Suite(_Strict):
     """Free text shown by `harness plan`."""
     algorithms: Annotated[list[AlgorithmEntry], Field(min_length=1)]
     """Algorithms to train, each with hyperparameters and per-environment overrides."""
-    environments: Annotated[list[str], Field(min_length=1)]
-    """Environment ids (see `harness envs`)."""
+    environments: Annotated[list[EnvironmentEntry], Field(min_length=1)]
+    """Environment ids (see `harness envs`), or `{id, backend}` mappings."""
     seeds: int | list[int]
     """A seed count n (seeds 0..n-1) or an explicit list of distinct seeds."""
     total_timesteps: PositiveInt
@@ -83,6 +95,13 @@ class Suite(_Strict):
     """Periodic greedy evaluation; off when absent."""
     runner: RunnerSettings = Field(default_factory=RunnerSettings)
     """Execution settings."""
+
+    @field_validator("environments", mode="before")
+    @classmethod
+    def _bare_ids_are_entries(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"id": item} if isinstance(item, str) else item for item in value]
+        return value
 
     @field_validator("seeds", mode="before")
     @classmethod
@@ -102,6 +121,11 @@ class Suite(_Strict):
                 raise ValueError(f"duplicate seeds {duplicated}")
             return value
         raise ValueError(f"expected {expected}, got {value!r}")
+
+    @property
+    def environment_ids(self) -> list[str]:
+        """The environment ids, in suite order."""
+        return [entry.id for entry in self.environments]
 
     @property
     def seed_list(self) -> list[int]:

@@ -11,7 +11,6 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from harness.algos import ALGORITHMS
 from harness.jobs import Job
 from harness.runs import Run
 from harness.store import RunRecord, RunStatus, SuitePaths
@@ -57,9 +56,8 @@ def train_job(job: Job, paths: SuitePaths, report: Report = _ignore) -> list[str
 
     keys = jnp.stack([jax.random.PRNGKey(run.seed) for run in runs])
     hp = _traced_batch(runs)
-    spec = ALGORITHMS[first.algo]
     episodes = first.evaluation["episodes"] if first.evaluation else 0
-    program = make_program(spec, first, layout, keys, hp, episodes)
+    program = make_program(runs, layout, keys, hp, episodes)
     report({"event": "compiled", "job_id": job.job_id, "seconds": program.compile_seconds})
     state, chunks_done = _restore(program.init(keys, hp), checkpoints, records)
     for record in records:

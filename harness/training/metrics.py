@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from harness.envs.episodes import EPISODE_SUMS
+
 EPISODE_RETURN = "charts/episodic_return"
 EPISODE_LENGTH = "charts/episodic_length"
 EVAL_RETURN = "eval/episodic_return"
 SPS = "charts/SPS"
 GLOBAL_STEP = "global_step"
-EPISODE_SUMS = ("episodes/return_sum", "episodes/length_sum", "episodes/count")
 
 
 def chunk_rows(raw: dict[str, np.ndarray], first_update: int, valid: int, log_every: int,
