@@ -34,6 +34,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.bench_ppo
+	$(BIN)/python -m tests.benchmarks.bench_algorithms
 
 clean:
 	rm -rf $(VENV) build *.egg-info

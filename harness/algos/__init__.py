@@ -9,8 +9,10 @@ import importlib
 from dataclasses import dataclass
 from types import ModuleType
 
+from harness.algos.dqn.config import DQNConfig
 from harness.algos.hyperparameters import Hyperparameters
 from harness.algos.ppo.config import PPOConfig, PPOContinuousConfig
+from harness.algos.sac.config import SACConfig
 
 
 @dataclass(frozen=True)
@@ -35,5 +37,8 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
         AlgorithmSpec("ppo", PPOConfig, "harness.algos.ppo.agent", frozenset({"discrete"})),
         AlgorithmSpec("ppo_continuous_action", PPOContinuousConfig, "harness.algos.ppo.agent",
                       frozenset({"continuous"})),
+        AlgorithmSpec("sac_continuous_action", SACConfig, "harness.algos.sac.agent",
+                      frozenset({"continuous"})),
+        AlgorithmSpec("dqn", DQNConfig, "harness.algos.dqn.agent", frozenset({"discrete"})),
     )
 }

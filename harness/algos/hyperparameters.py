@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class Traced:
@@ -17,6 +17,13 @@ class Traced:
 
 
 TRACED = Traced()
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+UnitFloat = Annotated[float, Field(ge=0, le=1)]
+NonNegativeFloat = Annotated[float, Field(ge=0)]
+HiddenSizes = Annotated[tuple[Annotated[StrictInt, Field(gt=0)], ...],
+                        Field(strict=False, min_length=1)]
+"""Hidden layer widths: a non-empty list of positive integers."""
 
 
 class Hyperparameters(BaseModel):

@@ -46,7 +46,7 @@ class ActorCritic(nn.Module):
     def __call__(self, obs: jax.Array) -> tuple[Any, jax.Array]:
         """`(policy parameters, value [batch])`: logits, or `(mean, log_std)`."""
         head = MLP(self.hidden_sizes, self.action_dim, out_scale=0.01)(obs)
-        value = MLP(self.hidden_sizes, 1, out_scale=1.0)(obs)[:, 0]
+        value = MLP(self.hidden_sizes, 1)(obs)[:, 0]
         if not self.continuous:
             return head, value
         log_std = self.param("log_std", nn.initializers.zeros, (1, self.action_dim))
@@ -164,7 +164,8 @@ def make_agent(env: EnvInfo, config: PPOConfig, num_updates: int) -> Agent:
             state = state._replace(return_rms=return_rms, discounted_return=discounted)
         flat_next = observe(state, traj.next_obs.reshape(steps * envs, *env.observation_shape))
         next_value = network.apply(state.params, flat_next)[1].reshape(steps, envs)
-        advantage, target = gae(rewards, traj.extras.value, next_value, traj.terminated,
+        no_bootstrap = traj.terminated if config.bootstrap_truncation else traj.done
+        advantage, target = gae(rewards, traj.extras.value, next_value, no_bootstrap,
                                 traj.done, hp["gamma"], hp["gae_lambda"])
         batch = jax.tree.map(
             lambda x: x.reshape(steps * envs, *x.shape[2:]),

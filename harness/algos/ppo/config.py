@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar
 
-from pydantic import Field, PositiveInt, StrictInt, model_validator
+from pydantic import PositiveInt, model_validator
 
-from harness.algos.hyperparameters import TRACED, Hyperparameters
-
-PositiveFloat = Annotated[float, Field(gt=0)]
-UnitFloat = Annotated[float, Field(ge=0, le=1)]
-NonNegativeFloat = Annotated[float, Field(ge=0)]
-HiddenSizes = Annotated[tuple[StrictInt, ...], Field(strict=False, min_length=1)]
+from harness.algos.hyperparameters import (
+    TRACED,
+    HiddenSizes,
+    Hyperparameters,
+    NonNegativeFloat,
+    PositiveFloat,
+    UnitFloat,
+)
 
 
 class PPOConfig(Hyperparameters):
@@ -53,6 +55,9 @@ class PPOConfig(Hyperparameters):
     """Standardise observations with running statistics, clipped to [-10, 10]."""
     normalize_rewards: bool = False
     """Scale rewards by the running std of the discounted return, clipped to [-10, 10]."""
+    bootstrap_truncation: bool = True
+    """Bootstrap from the final observation's value where an episode hits its time limit;
+    false treats truncation as termination, as CleanRL's scripts do."""
 
     @model_validator(mode="after")
     def _minibatches_divide_batch(self) -> PPOConfig:
@@ -61,8 +66,6 @@ class PPOConfig(Hyperparameters):
                 f"num_minibatches {self.num_minibatches} does not divide the batch of "
                 f"num_envs {self.num_envs} x num_steps {self.num_steps} = {self.batch_size} steps"
             )
-        if any(width <= 0 for width in self.hidden_sizes):
-            raise ValueError(f"hidden_sizes must be positive, got {list(self.hidden_sizes)}")
         return self
 
     @property

@@ -1,0 +1,1 @@
+"""DQN (CleanRL's `dqn.py`): epsilon-greedy exploration, replay buffer, target network."""

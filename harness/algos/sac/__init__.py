@@ -1,0 +1,1 @@
+"""Soft Actor-Critic for continuous actions (CleanRL's `sac_continuous_action.py`)."""
