@@ -3,20 +3,27 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 NAME ?= smoke
 RUNNER ?=
 WORKERS ?=
 PYTEST_ARGS ?=
+ARGS ?=
 
-RUN_FLAGS := $(if $(RUNNER),--runner $(RUNNER)) $(if $(WORKERS),--workers $(WORKERS))
+RUN_FLAGS := $(if $(RUNNER),--runner $(RUNNER)) $(if $(WORKERS),--workers $(WORKERS)) $(ARGS)
 
 .PHONY: setup suite plan status test bench clean
 
 $(STAMP): pyproject.toml
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e .
 	touch $(STAMP)
+
+# Test-only packages (pytest, ray) come on top of the same virtualenv.
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(DEV_STAMP)
 
 setup: $(STAMP)
 
@@ -29,10 +36,10 @@ plan: $(STAMP)
 status: $(STAMP)
 	$(BIN)/harness status $(NAME)
 
-test: $(STAMP)
+test: $(DEV_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python -m tests.benchmarks.bench_ppo
 	$(BIN)/python -m tests.benchmarks.bench_algorithms
 

@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 import pandas as pd
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -16,7 +17,11 @@ from harness.algos import ALGORITHMS
 from harness.envs.catalog import ENVIRONMENTS
 from harness.execute import Plan, make_plan, run_plan
 from harness.references import load_references, reference_for
-from harness.suite import SuiteError, find_suite, load_suite
+from harness.store import RunStatus
+from harness.suite import Suite, SuiteError, find_suite, load_suite
+from harness.suite.messages import describe_error
+from harness.suite.runner_settings import ENGINES, RunnerSettings
+from runners.base import RunnerSetupError, make_runner
 
 EXIT_FAILED_RUNS = 1
 EXIT_BAD_INPUT = 2
@@ -32,6 +37,93 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return int(text)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _devices(text: str) -> int | list[str]:
+    if text.isdigit():
+        return _positive_int(text)
+    ids = [part.strip() for part in text.split(",")]
+    if not all(ids):
+        raise argparse.ArgumentTypeError(f"expected a count or comma-separated ids, got {text!r}")
+    return ids
+
+
+def _sbatch_option(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key.removeprefix("--"), value
+
+
+RUNNER_FLAGS = {
+    "runner": "engine", "workers": "workers", "devices": "devices",
+    "jobs_per_device": "jobs_per_device", "retries": "retries",
+    "partition": "slurm.partition", "time_min": "slurm.time_min", "mem_gb": "slurm.mem_gb",
+    "cpus_per_task": "slurm.cpus_per_task", "gpus_per_task": "slurm.gpus_per_task",
+    "array_parallelism": "slurm.array_parallelism", "jobs_per_task": "slurm.jobs_per_task",
+    "ray_address": "ray.address",
+}
+"""`harness run` flags that override keys of the suite's `runner:` block."""
+
+
+def _add_runner_flags(run: argparse.ArgumentParser) -> None:
+    run.add_argument("--runner", choices=ENGINES, default=None,
+                     help="execution engine (default: the suite's runner.engine, else local)")
+    run.add_argument("--workers", type=_positive_int, default=None,
+                     help="local: jobs trained at once (default: one per CPU core)")
+    run.add_argument("--devices", type=_devices, default=None,
+                     help="devices: accelerator ids (0,1,3) or a count (default: detected)")
+    run.add_argument("--jobs-per-device", type=_positive_int, default=None,
+                     help="devices: jobs sharing one accelerator")
+    run.add_argument("--retries", type=_non_negative_int, default=None,
+                     help="times a failed run is trained again (default: 2)")
+    run.add_argument("--retry-failed", action="store_true",
+                     help="train failed runs again even when their retries are used up")
+    slurm = run.add_argument_group("slurm engine (runner.slurm.*)")
+    slurm.add_argument("--partition", default=None)
+    slurm.add_argument("--time-min", type=_positive_int, default=None,
+                       help="wall-time limit of one array task, in minutes")
+    slurm.add_argument("--mem-gb", type=_positive_float, default=None)
+    slurm.add_argument("--cpus-per-task", type=_positive_int, default=None)
+    slurm.add_argument("--gpus-per-task", type=_non_negative_int, default=None)
+    slurm.add_argument("--array-parallelism", type=_positive_int, default=None,
+                       help="array tasks running at once")
+    slurm.add_argument("--jobs-per-task", type=_positive_int, default=None,
+                       help="jobs one array task works through")
+    slurm.add_argument("--sbatch", type=_sbatch_option, action="append", default=[],
+                       metavar="KEY=VALUE", help="extra sbatch option (repeatable)")
+    run.add_argument("--ray-address", default=None, help="ray: cluster address (default: local)")
+
+
+def _runner_settings(args: argparse.Namespace, suite: Suite) -> RunnerSettings:
+    """The suite's runner settings with the command line's flags applied."""
+    overrides = {key: getattr(args, flag) for flag, key in RUNNER_FLAGS.items()
+                 if getattr(args, flag) is not None}
+    overrides.update({f"slurm.sbatch.{key}": value for key, value in args.sbatch})
+    try:
+        return suite.runner.with_overrides(overrides)
+    except ValidationError as err:
+        first = err.errors()[0]
+        dotted = ".".join(str(part) for part in first["loc"])
+        flags = {key: "--" + flag.replace("_", "-") for flag, key in RUNNER_FLAGS.items()}
+        raise SuiteError(f"{flags.get(dotted, 'runner.' + dotted)}: "
+                         f"{describe_error(first)}") from None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="harness", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -44,9 +136,7 @@ def _parser() -> argparse.ArgumentParser:
         return command
 
     run = suite_command("run", "train every run of a suite that is not done yet")
-    run.add_argument("--workers", type=_positive_int, default=None,
-                     help="jobs trained at once (default: the suite's runner.workers, "
-                          "else one per CPU core)")
+    _add_runner_flags(run)
     suite_command("plan", "list a suite's runs, their ids and status, without training")
     suite_command("status", "count a suite's runs by status per algorithm and environment")
     commands.add_parser("envs", help="list the known algorithms and environment ids")
@@ -61,7 +151,10 @@ def main(argv: list[str] | None = None) -> int:
         _print_catalog(console)
         return 0
     try:
-        plan = make_plan(load_suite(find_suite(args.suite)), args.results_dir)
+        suite = load_suite(find_suite(args.suite))
+        settings = _runner_settings(args, suite) if args.command == "run" else None
+        plan = make_plan(suite, args.results_dir, settings,
+                         retry_failed=getattr(args, "retry_failed", False))
     except SuiteError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -71,21 +164,37 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "status":
         _print_status(console, plan)
         return 0
-    return _run(console, plan, args.workers)
+    return _run(console, plan)
 
 
-def _run(console: Console, plan: Plan, workers: int | None) -> int:
+def _run(console: Console, plan: Plan) -> int:
     todo, jobs = plan.todo, plan.jobs
-    console.print(f"suite {plan.suite.name}: {len(plan.runs)} runs, "
-                  f"{len(plan.runs) - len(todo)} already done, {len(todo)} to train "
-                  f"in {len(jobs)} jobs; results in {plan.paths.dir}", highlight=False)
     try:
-        outcomes = run_plan(plan, workers)
+        runner = make_runner(plan.settings)
+    except RunnerSetupError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    given_up = sum(plan.gave_up(run) for run in plan.runs)
+    console.print(f"suite {plan.suite.name}: {len(plan.runs)} runs, "
+                  f"{len(plan.runs) - len(todo) - given_up} already done, {len(todo)} to train "
+                  f"in {len(jobs)} jobs on the {plan.settings.engine} runner; results in "
+                  f"{plan.paths.dir}", highlight=False)
+    if given_up:
+        console.print(f"{given_up} failed runs are not retried (diverged, or out of retries); "
+                      "`harness status` shows why, --retry-failed trains them again",
+                      highlight=False)
+    try:
+        plan = run_plan(plan, runner)
+    except RunnerSetupError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        console.print("interrupted: finished chunks are kept; run the suite again to resume")
+        console.print(f"interrupted: finished chunks are kept; `harness run {plan.suite.name}` "
+                      "resumes")
         return 130
     _print_summary(console, plan)
-    return EXIT_FAILED_RUNS if any(not outcome.ok for outcome in outcomes) else 0
+    unfinished = [run for run in plan.runs if plan.status_of(run) != RunStatus.DONE]
+    return EXIT_FAILED_RUNS if unfinished else 0
 
 
 def _print_plan(console: Console, plan: Plan) -> None:
@@ -151,6 +260,9 @@ def _print_catalog(console: Console) -> None:
     for spec in ENVIRONMENTS.values():
         table.add_row(spec.env_id, spec.backend, spec.action_kind, spec.package)
     console.print(table)
+    console.print("Any other id registered with Gymnasium (e.g. HalfCheetah-v5, Hopper-v5) runs "
+                  "on the gymnasium backend; `harness plan` checks that it can be built here.",
+                  highlight=False)
 
 
 if __name__ == "__main__":

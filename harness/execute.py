@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from harness.jobs import Job, plan_jobs
 from harness.runs import Run, expand
 from harness.store import RunRecord, RunStatus, SuitePaths
 from harness.suite import Suite
-from runners import JobOutcome, make_runner
+from harness.suite.runner_settings import RunnerSettings
+from runners import Runner, make_runner
 from runners.progress import ProgressDisplay
 
 
@@ -21,37 +22,66 @@ class Plan:
     paths: SuitePaths
     runs: tuple[Run, ...]
     statuses: dict[str, dict]
+    settings: RunnerSettings
+    retry_failed: bool = False
+    """Train failed runs again even when their retries are used up."""
 
     def status_of(self, run: Run) -> str:
         """The stored status of `run` ("pending" when it never started)."""
         return self.statuses[run.run_id]["status"]
 
+    def gave_up(self, run: Run) -> bool:
+        """Whether `run` failed for good: it diverged, or it failed more than `retries` times."""
+        state = self.statuses[run.run_id]
+        if state["status"] != RunStatus.FAILED or self.retry_failed:
+            return False
+        return state.get("retryable") is False or state.get("failures", 1) > self.settings.retries
+
     @property
     def todo(self) -> list[Run]:
-        """Runs that are not done."""
-        return [run for run in self.runs if self.status_of(run) != RunStatus.DONE]
+        """Runs that are not done and not given up on."""
+        return [run for run in self.runs
+                if self.status_of(run) != RunStatus.DONE and not self.gave_up(run)]
 
     @property
     def jobs(self) -> list[Job]:
         """The jobs that would train the runs still to do."""
         return plan_jobs(self.todo, self.suite.runs_per_job)
 
+    def refreshed(self) -> Plan:
+        """The same plan with statuses read again from the store (retries counted as usual)."""
+        statuses = {run.run_id: RunRecord(self.paths.run(run.run_id)).status()
+                    for run in self.runs}
+        return replace(self, statuses=statuses, retry_failed=False)
 
-def make_plan(suite: Suite, results_dir: Path | None = None) -> Plan:
+
+def make_plan(suite: Suite, results_dir: Path | None = None,
+              settings: RunnerSettings | None = None, retry_failed: bool = False) -> Plan:
     """Expand `suite` and read the status of each run from the store (writes nothing)."""
     paths = SuitePaths(Path(results_dir or suite.results_dir), suite.name)
-    runs = tuple(expand(suite))
-    statuses = {run.run_id: RunRecord(paths.run(run.run_id)).status() for run in runs}
-    return Plan(suite, paths, runs, statuses)
+    plan = Plan(suite, paths, tuple(expand(suite)), {}, settings or suite.runner, retry_failed)
+    return replace(plan.refreshed(), retry_failed=retry_failed)
 
 
-def run_plan(plan: Plan, workers: int | None = None, display: ProgressDisplay | None = None
-             ) -> list[JobOutcome]:
-    """Train every job of `plan` with the suite's runner; return one outcome per job."""
+def run_plan(plan: Plan, runner: Runner | None = None,
+             display: ProgressDisplay | None = None) -> Plan:
+    """Train every job of `plan` with its runner, retrying failed runs; the plan afterwards.
+
+    Each round trains the jobs still to do; a round that leaves failures is followed by another
+    for the runs that may be retried, until none is left.
+    """
     jobs = plan.jobs
     if not jobs:
-        return []
+        return plan
+    runner = runner or make_runner(plan.settings)
     plan.paths.jobs_dir.mkdir(parents=True, exist_ok=True)
-    runner = make_runner(plan.suite.runner.engine, workers or plan.suite.runner.workers)
     with display or ProgressDisplay() as shown:
-        return runner.run(jobs, plan.paths, shown)
+        while jobs:
+            outcomes = runner.run(jobs, plan.paths, shown)
+            plan = plan.refreshed()
+            if all(outcome.ok for outcome in outcomes):
+                break
+            jobs = plan.jobs
+            if jobs:
+                shown.retrying(sum(len(job.runs) for job in jobs))
+    return plan

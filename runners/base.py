@@ -8,7 +8,12 @@ from typing import Protocol
 
 from harness.jobs import Job
 from harness.store import SuitePaths
+from harness.suite.runner_settings import RunnerSettings
 from runners.progress import ProgressDisplay
+
+
+class RunnerSetupError(RuntimeError):
+    """The engine cannot start here (no devices, no Slurm, no Ray); the message says why."""
 
 
 @dataclass(frozen=True)
@@ -34,10 +39,20 @@ class Runner(Protocol):
         ...
 
 
-def make_runner(engine: str, workers: int | None) -> Runner:
-    """The runner for `engine` ("local")."""
-    if engine == "local":
-        from runners.local import LocalRunner
+def make_runner(settings: RunnerSettings) -> Runner:
+    """The runner for `settings.engine`, configured from `settings`."""
+    if settings.engine == "local":
+        from runners.local import LocalRunner, cpu_slots
 
-        return LocalRunner(workers)
-    raise ValueError(f"unknown runner engine {engine!r} (known: local)")
+        return LocalRunner(cpu_slots(settings.workers) if settings.workers else None)
+    if settings.engine == "devices":
+        from runners.devices import device_runner
+
+        return device_runner(settings.device_ids, settings.jobs_per_device)
+    if settings.engine == "slurm":
+        from runners.slurm import SlurmRunner
+
+        return SlurmRunner(settings.slurm)
+    from runners.ray import RayRunner
+
+    return RayRunner(settings.ray)

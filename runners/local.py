@@ -10,18 +10,22 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 from harness.jobs import Job
-from harness.store import RunRecord, RunStatus, SuitePaths
-from harness.training.job import fail_unfinished
+from harness.store import SuitePaths
 from runners.base import JobOutcome
+from runners.outcome import settle, worker_exit_reason
 from runners.progress import ProgressDisplay
 from runners.protocol import decode_event, write_job_spec
 
 POLL_SECONDS = 0.2
+
+
+SHARED_MEMORY = {"XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
+"""Environment of workers that share an accelerator, unless the user chose a memory setting."""
 
 
 def default_workers(num_jobs: int) -> int:
@@ -29,11 +33,32 @@ def default_workers(num_jobs: int) -> int:
     return max(1, min(num_jobs, os.cpu_count() or 1))
 
 
+def memory_settings(share: dict[str, str]) -> dict[str, str]:
+    """`share` unless the user set any of JAX's XLA_PYTHON_CLIENT_* memory variables."""
+    user_chose = any(key.startswith("XLA_PYTHON_CLIENT_") for key in os.environ)
+    return {} if user_chose else share
+
+
+@dataclass(frozen=True)
+class WorkerSlot:
+    """A place for one worker process: a label for the display and the environment it gets."""
+
+    label: str = ""
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+def cpu_slots(workers: int) -> list[WorkerSlot]:
+    """`workers` interchangeable slots (sharing the memory of any accelerator)."""
+    env = memory_settings(SHARED_MEMORY) if workers > 1 else {}
+    return [WorkerSlot(env=env)] * workers
+
+
 @dataclass
 class _Worker:
     """A running worker process and what it has told us."""
 
     job: Job
+    slot: WorkerSlot
     process: subprocess.Popen
     log: IO[str]
     reader: threading.Thread
@@ -44,15 +69,16 @@ class _Worker:
 
 
 class LocalRunner:
-    """Runs jobs in worker processes on this machine."""
+    """Runs jobs in worker processes on this machine, one per free slot (by default one slot
+    per CPU core, at most one per job)."""
 
-    def __init__(self, workers: int | None = None) -> None:
-        self.workers = workers
+    def __init__(self, slots: Sequence[WorkerSlot] | None = None) -> None:
+        self.slots = list(slots) if slots else None
 
     def run(self, jobs: Sequence[Job], paths: SuitePaths,
             display: ProgressDisplay) -> list[JobOutcome]:
         """Train every job; a failing or killed worker fails only its own job's runs."""
-        workers = self.workers or default_workers(len(jobs))
+        free = deque(self.slots or cpu_slots(default_workers(len(jobs))))
         pending = deque(jobs)
         running: dict[str, _Worker] = {}
         outcomes: dict[str, JobOutcome] = {}
@@ -60,16 +86,17 @@ class LocalRunner:
         display.suite_started(len(jobs))
         try:
             while pending or running:
-                while pending and len(running) < workers:
-                    job = pending.popleft()
-                    running[job.job_id] = self._start(job, paths, events, workers)
-                    display.job_started(job)
+                while pending and free:
+                    job, slot = pending.popleft(), free.popleft()
+                    running[job.job_id] = self._start(job, slot, paths, events)
+                    display.job_started(job, slot.label)
                 self._drain(events, running, display)
                 for job_id, worker in list(running.items()):
                     if worker.process.poll() is not None:
                         worker.reader.join()
                         self._drain(events, running, display)
                         outcomes[job_id] = self._finish(worker, paths, display)
+                        free.append(worker.slot)
                         del running[job_id]
         except BaseException:
             for worker in running.values():
@@ -80,12 +107,11 @@ class LocalRunner:
             raise
         return [outcomes[job.job_id] for job in jobs]
 
-    def _start(self, job: Job, paths: SuitePaths,
-               events: queue.Queue[tuple[str, dict[str, Any]]], workers: int) -> _Worker:
+    @staticmethod
+    def _start(job: Job, slot: WorkerSlot, paths: SuitePaths,
+               events: queue.Queue[tuple[str, dict[str, Any]]]) -> _Worker:
         spec = write_job_spec(job, paths)
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
-        if workers > 1:
-            env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+        env = {**os.environ, **slot.env, "PYTHONUNBUFFERED": "1"}
         log = open(paths.job_log(job.job_id), "a", encoding="utf-8")  # noqa: SIM115
         process = subprocess.Popen(
             [sys.executable, "-m", "runners.worker", str(spec)], stdout=subprocess.PIPE,
@@ -93,7 +119,7 @@ class LocalRunner:
         reader = threading.Thread(target=_read_events, args=(job.job_id, process.stdout, log,
                                                              events), daemon=True)
         reader.start()
-        return _Worker(job, process, log, reader)
+        return _Worker(job, slot, process, log, reader)
 
     @staticmethod
     def _drain(events: queue.Queue[tuple[str, dict[str, Any]]], running: dict[str, _Worker],
@@ -118,29 +144,12 @@ class LocalRunner:
     @staticmethod
     def _finish(worker: _Worker, paths: SuitePaths, display: ProgressDisplay) -> JobOutcome:
         worker.log.close()
-        job, code = worker.job, worker.process.returncode
-        reason = worker.failure
-        if code < 0:
-            reason = f"worker killed by {signal.Signals(-code).name}"
-        elif code != 0 and reason is None and not _any_run_failed(job, paths):
-            reason = f"worker exited with code {code}; see {paths.job_log(job.job_id)}"
-        if reason is not None:
-            fail_unfinished(job, paths, reason)
-        failed = tuple(r.run_id for r in job.runs
-                       if not RunRecord(paths.run(r.run_id)).is_done())
-        seconds = time.monotonic() - worker.started
-        if failed:
-            detail = reason or f"{len(failed)} of {len(job.runs)} runs failed"
-        else:
-            detail = (f"{seconds:.0f}s, compile {worker.compile_seconds or 0:.1f}s, "
-                      f"{worker.last_sps or 0:,.0f} SPS/run")
-        display.job_finished(job, not failed, detail)
-        return JobOutcome(job, failed, reason)
-
-
-def _any_run_failed(job: Job, paths: SuitePaths) -> bool:
-    return any(RunRecord(paths.run(r.run_id)).status()["status"] == RunStatus.FAILED
-               for r in job.runs)
+        job, process = worker.job, worker.process
+        reason = worker.failure or worker_exit_reason(process.returncode, process.pid, job, paths,
+                                                      paths.job_log(job.job_id))
+        detail = (f"{time.monotonic() - worker.started:.0f}s, compile "
+                  f"{worker.compile_seconds or 0:.1f}s, {worker.last_sps or 0:,.0f} SPS/run")
+        return settle(job, paths, display, reason, recorded_by=process.pid, detail=detail)
 
 
 def _read_events(job_id: str, stream: IO[str], log: IO[str],

@@ -51,10 +51,11 @@ class ProgressDisplay:
         """Add the overall bar, counted in jobs."""
         self._suite_task = self._progress.add_task("suite", total=jobs, sps="", unit="jobs")
 
-    def job_started(self, job: Job) -> None:
-        """Add a bar for `job`, labelled as compiling until its first chunk."""
+    def job_started(self, job: Job, where: str = "", status: str = "compiling") -> None:
+        """Add a bar for `job` (on `where`, e.g. a device), showing `status` until progress."""
+        label = f"{job.describe()} [{where}]" if where else job.describe()
         self._tasks[job.job_id] = self._progress.add_task(
-            job.describe(), total=_steps_per_run(job), sps="compiling", unit="steps")
+            label, total=_steps_per_run(job), sps=status, unit="steps")
 
     def job_event(self, job: Job, event: dict[str, Any]) -> None:
         """Apply a worker event (compiled, progress, run_failed) to the job's bar."""
@@ -62,7 +63,9 @@ class ProgressDisplay:
         if task is None:
             return
         kind = event.get("event")
-        if kind == "compiled":
+        if kind == "started":
+            self._progress.update(task, sps="started")
+        elif kind == "compiled":
             self._progress.update(task, sps=f"compiled in {event['seconds']:.1f}s")
         elif kind == "progress":
             self._progress.update(task, completed=event["global_step"],
@@ -81,3 +84,8 @@ class ProgressDisplay:
         mark = "[green]done[/green]" if ok else "[red]failed[/red]"
         self.console.print(f"{mark} {job.describe()} ({job.job_id}): {detail}", markup=True,
                            highlight=False, soft_wrap=True)
+
+    def retrying(self, runs: int) -> None:
+        """Say that `runs` failed runs are being trained again."""
+        self.console.print(f"[yellow]retrying {runs} failed run{'s' if runs != 1 else ''}"
+                           "[/yellow]", markup=True, highlight=False)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +16,29 @@ EVENT_PREFIX = "@harness-event "
 """A worker's stdout line starting with this is an event; the rest of the line is JSON."""
 
 
+@dataclass(frozen=True)
+class JobSpec:
+    """A job handed to a worker: the job, where its results go, and when it was submitted."""
+
+    job: Job
+    paths: SuitePaths
+    submitted_at: float
+    """Seconds since the epoch at submission (scheduling overhead is measured from here)."""
+
+
 def write_job_spec(job: Job, paths: SuitePaths) -> Path:
-    """Store what a worker needs to train `job`; return the spec file's path."""
+    """Store what a worker needs to train `job`, stamped now; return the spec file's path."""
     spec = paths.job_spec(job.job_id)
-    write_json(spec, {"results_dir": str(paths.root.resolve()), "job": job.to_dict()})
+    write_json(spec, {"results_dir": str(paths.root.resolve()), "submitted_at": time.time(),
+                      "job": job.to_dict()})
     return spec
 
 
-def read_job_spec(spec: Path) -> tuple[Job, SuitePaths]:
-    """The job and store paths of a spec file written by `write_job_spec`."""
+def read_job_spec(spec: Path) -> JobSpec:
+    """The job spec in a file written by `write_job_spec`."""
     data = json.loads(spec.read_text(encoding="utf-8"))
     job = Job.from_dict(data["job"])
-    return job, SuitePaths(Path(data["results_dir"]), job.suite)
+    return JobSpec(job, SuitePaths(Path(data["results_dir"]), job.suite), data["submitted_at"])
 
 
 def encode_event(event: dict[str, Any]) -> str:

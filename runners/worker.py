@@ -1,4 +1,4 @@
-"""A worker process: train the job described by a spec file, report events on stdout.
+"""A worker: train the job described by a spec file, report events on stdout.
 
 Usage: `python -m runners.worker SPEC.json`. Exit code 0 when every run finished, 1 when a run
 failed (each failure is recorded in the run's status with its reason).
@@ -6,13 +6,16 @@ failed (each failure is recorded in the run's status with its reason).
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from pathlib import Path
 from typing import Any
 
+from harness.store import RunRecord
 from harness.training.compile_cache import enable_compilation_cache
-from harness.training.job import fail_unfinished, train_job
+from harness.training.job import Report, train_job
+from runners.outcome import fail_unfinished
 from runners.protocol import encode_event, read_job_spec
 
 
@@ -22,20 +25,26 @@ def report(event: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+def run_job_spec(spec_path: Path, events: Report = report) -> list[str]:
+    """Train the job of a spec file, recording any exception on its unfinished runs; return
+    the ids of the runs that failed."""
+    spec = read_job_spec(spec_path)
+    try:
+        return train_job(spec.job, spec.paths, events, submitted_at=spec.submitted_at)
+    except Exception as err:  # noqa: BLE001 - every failure is recorded, then reported
+        traceback.print_exc()
+        reason = f"{type(err).__name__}: {err}".splitlines()[0]
+        fail_unfinished(spec.job, spec.paths, reason, recorded_by=os.getpid())
+        events({"event": "job_failed", "job_id": spec.job.job_id, "reason": reason})
+        return [run.run_id for run in spec.job.runs
+                if not RunRecord(spec.paths.run(run.run_id)).is_done()]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Train the job in the spec file named by the only argument."""
     (spec_path,) = argv if argv is not None else sys.argv[1:]
-    job, paths = read_job_spec(Path(spec_path))
     enable_compilation_cache()
-    try:
-        failed = train_job(job, paths, report)
-    except Exception as err:  # noqa: BLE001 - every failure is recorded, then the worker exits
-        traceback.print_exc()
-        reason = f"{type(err).__name__}: {err}".splitlines()[0]
-        fail_unfinished(job, paths, reason)
-        report({"event": "job_failed", "job_id": job.job_id, "reason": reason})
-        return 1
-    return 1 if failed else 0
+    return 1 if run_job_spec(Path(spec_path)) else 0
 
 
 if __name__ == "__main__":

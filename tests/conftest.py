@@ -9,9 +9,10 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
-from harness import cli
+from harness import cli, results
 
 SMALL_SUITE = """
 name: small
@@ -43,10 +44,11 @@ def small_suite(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return suite, root
 
 
-def start_suite(suite: Path, root: Path, **popen: Any) -> subprocess.Popen:
-    """Start `harness run SUITE --workers 2` in a child process, as a user would."""
+def start_suite(suite: Path, root: Path, *flags: str, **popen: Any) -> subprocess.Popen:
+    """Start `harness run SUITE` (default flags `--workers 2`) in a child process."""
     return subprocess.Popen([sys.executable, "-m", "harness.cli", "run", str(suite),
-                             "--results-dir", str(root), "--workers", "2"], **popen)
+                             "--results-dir", str(root), *(flags or ("--workers", "2"))],
+                            **popen)
 
 
 def live_runs(root: Path, suite: str) -> list[tuple[dict, dict]]:
@@ -56,3 +58,11 @@ def live_runs(root: Path, suite: str) -> list[tuple[dict, dict]]:
         config = json.loads(status.with_name("config.json").read_text())
         found.append((config, json.loads(status.read_text())))
     return found
+
+
+def final_returns_of(directory: Path, suite_text: str) -> pd.DataFrame:
+    """Run a suite (dedented text) end to end through the CLI; its runs' final returns."""
+    suite = write_suite(directory, suite_text)
+    root = directory / "results"
+    assert cli.main(["run", str(suite), "--results-dir", str(root)]) == 0
+    return results.final_returns(results.load(suite, root=root))

@@ -13,12 +13,11 @@ import numpy as np
 import pydantic
 import pytest
 
-from harness import cli, results
 from harness.algos.base import Agent, Transition
 from harness.algos.dqn.agent import epsilon, make_agent, td_target
 from harness.algos.dqn.config import DQNConfig
 from harness.envs.spaces import EnvInfo
-from tests.conftest import write_suite
+from tests.conftest import final_returns_of
 
 CARTPOLE = EnvInfo((4,), "discrete", num_actions=2, max_episode_steps=500)
 
@@ -157,7 +156,7 @@ def test_config_rejects_an_update_larger_than_the_buffer() -> None:
 @pytest.mark.slow
 def test_dqn_cartpole_60k_mean_final_return_of_two_seeds_above_150(tmp_path: Path) -> None:
     """Random play scores about 22; learning starts and exploration are shortened."""
-    suite = write_suite(tmp_path, """
+    finals = final_returns_of(tmp_path, """
         name: learn-dqn
         algorithms:
           - algo: dqn
@@ -166,7 +165,5 @@ def test_dqn_cartpole_60k_mean_final_return_of_two_seeds_above_150(tmp_path: Pat
         seeds: 2
         total_timesteps: 60000
         """)
-    assert cli.main(["run", str(suite), "--results-dir", str(tmp_path / "results")]) == 0
-    finals = results.final_returns(results.load("learn-dqn", root=tmp_path / "results"))
     assert len(finals) == 2
     assert finals["final_return"].mean() > 150, finals

@@ -41,31 +41,68 @@ def test_default_workers_use_cores_but_not_more_than_jobs() -> None:
     assert default_workers(1000) == os.cpu_count()
 
 
-@pytest.mark.slow
-def test_killed_worker_fails_its_runs_with_the_signal_and_others_finish(tmp_path: Path) -> None:
-    suite = write_suite(tmp_path, TWO_JOBS)
-    root = tmp_path / "results"
-    process = start_suite(suite, root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                          text=True)
+def _kill_a_worker_part_way(root: Path) -> None:
+    """SIGKILL the worker training Acrobot-v1 once it has stored a chunk."""
     deadline = time.monotonic() + 120
-    victim = None
-    while victim is None:
-        assert process.poll() is None and time.monotonic() < deadline
+    while True:
+        assert time.monotonic() < deadline, "no Acrobot-v1 run got past its first chunk"
         for config, state in live_runs(root, "two"):
             if config["env_id"] == "Acrobot-v1" and state["status"] == "running" \
                     and state["chunks_done"] >= 1:
-                victim = state["pid"]
+                os.kill(state["pid"], signal.SIGKILL)
+                return
         time.sleep(0.02)
-    os.kill(victim, signal.SIGKILL)
+
+
+def _assert_every_step_once(root: Path) -> None:
+    wide = results.load("two", root=root, wide=True)
+    for run_id, rows in wide.groupby("run_id"):
+        assert list(rows["global_step"]) == [512 * (i + 1) for i in range(200)], run_id
+
+
+ENGINES = {"local": ("--workers", "2"), "devices": ("--runner", "devices", "--devices", "0,1")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_killed_worker_is_retried_and_resumes_from_its_checkpoint(tmp_path: Path,
+                                                                  engine: str) -> None:
+    suite = write_suite(tmp_path, TWO_JOBS)
+    root = tmp_path / "results"
+    process = start_suite(suite, root, *ENGINES[engine], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+    _kill_a_worker_part_way(root)
+    assert process.wait(timeout=300) == 0, process.stderr.read()[-2000:]
+    assert "retrying 1 failed run" in process.stderr.read()
+
+    table = results.runs("two", root=root)
+    assert set(table["status"]) == {"done"}
+    killed = table.set_index("env_id").loc["Acrobot-v1"]
+    metadata = RunRecord(results.suite_paths("two", root).run(killed["run_id"])).metadata()
+    assert [f["reason"] for f in metadata["failures"]] == ["worker killed by SIGKILL"]
+    assert metadata["resumed_from_chunk"] >= 1
+    _assert_every_step_once(root)
+
+
+@pytest.mark.slow
+def test_run_out_of_retries_stays_failed_until_asked_to_retry(tmp_path: Path) -> None:
+    suite = write_suite(tmp_path, TWO_JOBS)
+    root = tmp_path / "results"
+    process = start_suite(suite, root, "--workers", "2", "--retries", "0",
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _kill_a_worker_part_way(root)
     assert process.wait(timeout=120) == 1
     assert "failed" in process.stderr.read()
-
     killed = _status(root, "Acrobot-v1")
     assert killed["status"] == "failed" and killed["reason"] == "worker killed by SIGKILL"
+    assert (killed["failures"], killed["retryable"]) == (1, True)
     assert _status(root, "CartPole-v1")["status"] == "done"
 
-    assert cli.main(["run", str(suite), "--results-dir", str(root)]) == 0
+    assert cli.main(["run", str(suite), "--results-dir", str(root), "--retries", "0"]) == 1
+    assert _status(root, "Acrobot-v1")["status"] == "failed"
+    assert cli.main(["run", str(suite), "--results-dir", str(root), "--retry-failed"]) == 0
     assert set(results.runs("two", root=root)["status"]) == {"done"}
+    _assert_every_step_once(root)
 
 
 def test_exception_in_a_worker_is_recorded_on_each_unfinished_run(
@@ -84,3 +121,4 @@ def test_exception_in_a_worker_is_recorded_on_each_unfinished_run(
         state = RunRecord(paths.run(run.run_id)).status()
         assert state["status"] == "failed"
         assert state["reason"] == "RuntimeError: device lost"
+        assert state["failures"] == 1

@@ -6,20 +6,32 @@ from pathlib import Path
 
 import pytest
 
-from harness import cli, results
-from tests.conftest import write_suite
+from tests.conftest import final_returns_of
 
 
 @pytest.mark.slow
 def test_ppo_cartpole_500k_mean_final_return_of_two_seeds_above_400(tmp_path: Path) -> None:
-    suite = write_suite(tmp_path, """
+    finals = final_returns_of(tmp_path, """
         name: learn
         algorithms: [{algo: ppo}]
         environments: [CartPole-v1]
         seeds: 2
         total_timesteps: 500000
         """)
-    assert cli.main(["run", str(suite), "--results-dir", str(tmp_path / "results")]) == 0
-    finals = results.final_returns(results.load("learn", root=tmp_path / "results"))
     assert len(finals) == 2
     assert finals["final_return"].mean() > 400, finals
+
+
+@pytest.mark.slow
+def test_ppo_continuous_pendulum_150k_mean_final_return_of_two_seeds_above_minus_600(
+        tmp_path: Path) -> None:
+    """Random play scores about -1200; CleanRL's defaults reach about -200 by 200k steps."""
+    finals = final_returns_of(tmp_path, """
+        name: learn-continuous
+        algorithms: [{algo: ppo_continuous_action}]
+        environments: [Pendulum-v1]
+        seeds: 2
+        total_timesteps: 150000
+        """)
+    assert len(finals) == 2
+    assert finals["final_return"].mean() > -600, finals

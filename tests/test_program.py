@@ -40,8 +40,19 @@ def test_layout_covers_every_update_once_in_whole_rows(num_updates: int,
     if eval_every is None:
         assert layout.num_chunks <= TARGET_CHUNKS
     else:
-        assert layout.chunk_updates >= eval_every
-        assert layout.chunk_updates - eval_every < layout.log_every
+        period = layout.chunk_updates * layout.chunks_per_eval
+        assert period >= eval_every
+        assert period - eval_every < layout.log_every
+        assert layout.evaluates_after(layout.num_chunks - 1)
+        if period >= num_updates:
+            assert layout.num_chunks <= TARGET_CHUNKS
+
+
+def test_one_evaluation_period_is_cut_into_chunks_for_progress_and_checkpoints() -> None:
+    layout = plan_layout(50_000, eval_every=50_000)
+    assert (layout.num_chunks, layout.chunks_per_eval) == (TARGET_CHUNKS, TARGET_CHUNKS)
+    assert [c for c in range(layout.num_chunks) if layout.evaluates_after(c)] == [19]
+    assert not plan_layout(50_000).evaluates_after(19)
 
 
 @pytest.mark.slow

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from harness import cli, results
 from harness.algos.base import Agent, Transition
 from harness.algos.sac.agent import (
     SACState,
@@ -22,7 +21,7 @@ from harness.algos.sac.agent import (
 )
 from harness.algos.sac.config import SACConfig
 from harness.envs.spaces import EnvInfo
-from tests.conftest import write_suite
+from tests.conftest import final_returns_of
 
 BOX = EnvInfo((3,), "continuous", action_shape=(2,),
               action_low=np.array([-1.0, 0.0], np.float32),
@@ -180,7 +179,7 @@ def test_batch_larger_than_the_buffer_is_rejected_with_both_numbers() -> None:
 @pytest.mark.slow
 def test_sac_pendulum_10k_mean_final_return_of_two_seeds_above_minus_400(
         tmp_path: Path) -> None:
-    suite = write_suite(tmp_path, """
+    finals = final_returns_of(tmp_path, """
         name: learn
         algorithms:
           - algo: sac_continuous_action
@@ -189,7 +188,5 @@ def test_sac_pendulum_10k_mean_final_return_of_two_seeds_above_minus_400(
         seeds: 2
         total_timesteps: 10000
         """)
-    assert cli.main(["run", str(suite), "--results-dir", str(tmp_path / "results")]) == 0
-    finals = results.final_returns(results.load("learn", root=tmp_path / "results"))
     assert len(finals) == 2
     assert finals["final_return"].mean() > -400, finals

@@ -15,7 +15,7 @@ from typing import Any
 PACKAGES = ("rl-harness", "jax", "jaxlib", "flax", "optax", "gymnax", "gymnasium", "numpy",
             "pandas", "pyarrow")
 ENV_PREFIXES = ("XLA_", "JAX_", "CUDA_VISIBLE_DEVICES", "TF_CPP_", "SLURM_JOB_ID",
-                "SLURM_ARRAY_")
+                "SLURM_ARRAY_", "SLURM_RESTART_COUNT", "RAY_")
 SECRET_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
 
 

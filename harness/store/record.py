@@ -72,6 +72,14 @@ class RunRecord:
             "status": status.value, "updated_at": utc_now(), "host": socket.gethostname(),
             "pid": os.getpid(), **fields})
 
+    def fail(self, reason: str, *, retryable: bool = True, **fields: Any) -> None:
+        """Mark the run failed with `reason`, counting the failure; a diverged run is not
+        `retryable` (training it again gives the same result)."""
+        history = [*self.metadata().get("failures", []), {"at": utc_now(), "reason": reason}]
+        self.update_metadata(failures=history)
+        self.set_status(RunStatus.FAILED, reason=reason, retryable=retryable,
+                        failures=len(history), **fields)
+
     def write_chunk(self, index: int, rows: pd.DataFrame) -> None:
         """Store the metric rows of training chunk `index` (replacing an earlier attempt)."""
         with atomic_path(self.paths.chunk(index)) as tmp:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticUndefined
@@ -13,13 +13,7 @@ from ruamel.yaml.error import MarkedYAMLError
 from harness.suite.checks import check_suite
 from harness.suite.errors import Loc, LocatedError, SuiteError
 from harness.suite.messages import describe_error
-from harness.suite.schema import (
-    AlgorithmEntry,
-    EnvironmentEntry,
-    EvaluationSettings,
-    RunnerSettings,
-    Suite,
-)
+from harness.suite.schema import Suite
 
 SUITES_DIR = Path("suites")
 
@@ -112,19 +106,29 @@ def _line(tree: Any, loc: Loc) -> int | None:
 
 def _valid_keys(loc: Loc) -> dict[str, Any]:
     """Every key (with its default) of the model that owns the key at `loc`."""
-    parent = tuple(loc[:-1])
-    model: type[BaseModel] = Suite
-    if len(parent) == 2 and parent[0] == "algorithms":
-        model = AlgorithmEntry
-    elif parent == ("runner",):
-        model = RunnerSettings
-    elif parent == ("evaluation",):
-        model = EvaluationSettings
-    elif len(parent) == 2 and parent[0] == "environments":
-        model = EnvironmentEntry
+    model = _model_at(Suite, tuple(loc[:-1]))
     keys: dict[str, Any] = {}
-    for name, field in model.model_fields.items():
+    for name, field in (model.model_fields.items() if model else ()):
         default = ... if field.is_required() else (
             field.default if field.default is not PydanticUndefined else field.default_factory())
         keys[name] = default.model_dump() if isinstance(default, BaseModel) else default
     return keys
+
+
+def _model_at(model: type[BaseModel], path: Loc) -> type[BaseModel] | None:
+    """The model class found by following `path` (field names, list indices) from `model`."""
+    kind: Any = model
+    for part in path:
+        options = [kind, *get_args(kind)]
+        if isinstance(part, int):
+            lists = [get_args(a)[0] for a in options if get_origin(a) is list]
+            kind = lists[0] if lists else None
+        else:
+            models = [a for a in options if _is_model(a) and part in a.model_fields]
+            kind = models[0].model_fields[part].annotation if models else None
+    models = [a for a in (kind, *get_args(kind)) if _is_model(a)]
+    return models[0] if models else None
+
+
+def _is_model(kind: Any) -> bool:
+    return isinstance(kind, type) and issubclass(kind, BaseModel)

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt, 
 from harness.algos import ALGORITHMS
 from harness.algos.hyperparameters import Hyperparameters
 from harness.suite.names import check_safe_name
+from harness.suite.runner_settings import RunnerSettings
 
 SafeName = Annotated[str, AfterValidator(check_safe_name)]
 MAX_SEED = 2**32 - 1
@@ -52,15 +53,6 @@ class EnvironmentEntry(_Strict):
     backend: Literal["auto", "gymnax", "gymnasium"] = "auto"
     """`gymnax` (inside the compiled program), `gymnasium` (host loop), or `auto`: gymnax
     when it provides the id, else Gymnasium."""
-
-
-class RunnerSettings(_Strict):
-    """How jobs are executed."""
-
-    engine: Literal["local"] = "local"
-    """Execution engine: `local` runs jobs in worker processes on this machine."""
-    workers: PositiveInt | None = None
-    """Jobs trained at once; by default one per CPU core, at most one per job."""
 
 
 class EvaluationSettings(_Strict):

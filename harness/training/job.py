@@ -40,19 +40,24 @@ def job_layout(run: Run) -> ChunkLayout:
     return plan_layout(run.num_updates, eval_every)
 
 
-def train_job(job: Job, paths: SuitePaths, report: Report = _ignore) -> list[str]:
-    """Train every unfinished run of `job`; return the ids of runs that failed."""
+def train_job(job: Job, paths: SuitePaths, report: Report = _ignore,
+              submitted_at: float | None = None) -> list[str]:
+    """Train every unfinished run of `job`; return the ids of runs that failed.
+
+    `submitted_at` (seconds since the epoch) is when a runner handed the job over; a run's
+    first start records the time since then as `queue_seconds`.
+    """
     todo = [(run, RunRecord(paths.run(run.run_id))) for run in job.runs]
     todo = [(run, record) for run, record in todo if not record.is_done()]
     if not todo:
         return []
     runs = [run for run, _ in todo]
     records = [record for _, record in todo]
-    checkpoints = [None if r.status()["status"] == RunStatus.FAILED else r.load_checkpoint()
+    checkpoints = [None if r.status().get("retryable") is False else r.load_checkpoint()
                    for r in records]
     first = runs[0]
     layout = job_layout(first)
-    _start_records(job, runs, records, layout)
+    _start_records(job, runs, records, layout, submitted_at)
 
     keys = jnp.stack([jax.random.PRNGKey(run.seed) for run in runs])
     hp = _traced_batch(runs)
@@ -77,7 +82,7 @@ def train_job(job: Job, paths: SuitePaths, report: Report = _ignore) -> list[str
         valid = layout.valid_updates(chunk)
         sps = valid * steps_per_update / elapsed
         scores = None
-        if episodes:
+        if episodes and layout.evaluates_after(chunk):
             eval_keys = jnp.stack([jax.random.fold_in(jax.random.PRNGKey(run.seed),
                                                       EVAL_SEED_OFFSET + chunk) for run in runs])
             scores = program.evaluate(state, eval_keys)
@@ -115,25 +120,12 @@ def _store_chunk(job: Job, record: RunRecord, chunk: int, num_chunks: int, rows:
     if nonfinite_state(state):
         problem = (f"non-finite training state (NaN or inf in parameters or optimiser state) "
                    f"by global_step {global_step}: a loss or gradient diverged")
-        record.set_status(RunStatus.FAILED, job_id=job.job_id, reason=problem,
-                          global_step=global_step)
+        record.fail(problem, retryable=False, job_id=job.job_id, global_step=global_step)
         return problem
     record.save_checkpoint(chunk + 1, state)
     record.set_status(RunStatus.RUNNING, job_id=job.job_id, chunks_done=chunk + 1,
                       num_chunks=num_chunks, global_step=global_step)
     return None
-
-
-def fail_unfinished(job: Job, paths: SuitePaths, reason: str) -> list[str]:
-    """Mark every run of `job` that is not done as failed with `reason`; return their ids."""
-    failed = []
-    for run in job.runs:
-        record = RunRecord(paths.run(run.run_id))
-        if not record.is_done():
-            record.write_config(run.config, run.suite)
-            record.set_status(RunStatus.FAILED, job_id=job.job_id, reason=reason)
-            failed.append(run.run_id)
-    return failed
 
 
 def _traced_batch(runs: Sequence[Run]) -> dict[str, jax.Array]:
@@ -143,12 +135,14 @@ def _traced_batch(runs: Sequence[Run]) -> dict[str, jax.Array]:
 
 
 def _start_records(job: Job, runs: Sequence[Run], records: Sequence[RunRecord],
-                   layout: ChunkLayout) -> None:
+                   layout: ChunkLayout, submitted_at: float | None) -> None:
     """Write config, provenance and a `running` status for each run about to train."""
     host, devices = host_provenance(), device_provenance()
     for run, record in zip(runs, records, strict=True):
         record.write_config(run.config, run.suite)
         attempt = record.metadata().get("attempt", 0) + 1
+        if attempt == 1 and submitted_at is not None:
+            record.update_metadata(queue_seconds=round(time.time() - submitted_at, 3))
         record.update_metadata(
             run_id=run.run_id, suite=run.suite, job_id=job.job_id, runs_in_job=len(runs),
             attempt=attempt, started_at=utc_now(), num_updates=run.num_updates,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 MAX_ROWS = 1000
 """Metric rows per run at most: updates are averaged in blocks beyond that."""
 TARGET_CHUNKS = 20
-"""Chunks per run without evaluation: the host stores, checkpoints and reports between them."""
+"""Chunks per run, about: the host stores, checkpoints and reports between them."""
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,8 @@ class ChunkLayout:
     """Updates averaged into one metric row."""
     chunk_updates: int
     """Updates per compiled call (a multiple of `log_every`)."""
+    chunks_per_eval: int | None = None
+    """Chunks per evaluation period; None without evaluation."""
 
     @property
     def num_chunks(self) -> int:
@@ -30,16 +32,25 @@ class ChunkLayout:
         """Updates of chunk `chunk` that fall within the budget."""
         return min(self.chunk_updates, self.num_updates - chunk * self.chunk_updates)
 
+    def evaluates_after(self, chunk: int) -> bool:
+        """Whether the greedy policy is evaluated after chunk `chunk` (and after the last)."""
+        if self.chunks_per_eval is None:
+            return False
+        return (chunk + 1) % self.chunks_per_eval == 0 or chunk == self.num_chunks - 1
+
 
 def plan_layout(num_updates: int, eval_every: int | None = None) -> ChunkLayout:
-    """Rows of at most MAX_ROWS per run; chunks end at every evaluation point when given.
+    """Rows of at most MAX_ROWS per run, about TARGET_CHUNKS chunks, ending at evaluation points.
 
-    `eval_every` is in updates; it is rounded up to a whole number of metric rows.
+    `eval_every` is in updates; it is rounded up to a whole number of metric rows, and each
+    evaluation period is cut into the whole-row chunks that bring the total nearest the target.
     """
     log_every = math.ceil(num_updates / MAX_ROWS)
-    if eval_every is not None:
-        chunk_updates = math.ceil(max(1, eval_every) / log_every) * log_every
-    else:
-        rows = math.ceil(num_updates / log_every)
-        chunk_updates = math.ceil(rows / TARGET_CHUNKS) * log_every
-    return ChunkLayout(num_updates, log_every, chunk_updates)
+    rows = math.ceil(num_updates / log_every)
+    if eval_every is None:
+        return ChunkLayout(num_updates, log_every, math.ceil(rows / TARGET_CHUNKS) * log_every)
+    period_rows = math.ceil(max(1, eval_every) / log_every)
+    periods = math.ceil(rows / period_rows)
+    wanted = max(1, round(TARGET_CHUNKS / periods))
+    splits = max(d for d in range(1, min(wanted, period_rows) + 1) if period_rows % d == 0)
+    return ChunkLayout(num_updates, log_every, period_rows // splits * log_every, splits)
