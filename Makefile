@@ -42,6 +42,7 @@ test: $(DEV_STAMP)
 bench: $(DEV_STAMP)
 	$(BIN)/python -m tests.benchmarks.bench_ppo
 	$(BIN)/python -m tests.benchmarks.bench_algorithms
+	$(BIN)/python -m tests.benchmarks.bench_wandb
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from harness.jobs import Job, plan_jobs
 from harness.runs import Run, expand
 from harness.store import RunRecord, RunStatus, SuitePaths
 from harness.suite import Suite
 from harness.suite.runner_settings import RunnerSettings
+from harness.tracking.wandb_sink import write_tracking
 from runners import Runner, make_runner
 from runners.progress import ProgressDisplay
 
@@ -25,6 +27,8 @@ class Plan:
     settings: RunnerSettings
     retry_failed: bool = False
     """Train failed runs again even when their retries are used up."""
+    wandb: dict[str, Any] | None = None
+    """Resolved W&B settings the workers mirror metrics to (None: W&B off)."""
 
     def status_of(self, run: Run) -> str:
         """The stored status of `run` ("pending" when it never started)."""
@@ -56,10 +60,12 @@ class Plan:
 
 
 def make_plan(suite: Suite, results_dir: Path | None = None,
-              settings: RunnerSettings | None = None, retry_failed: bool = False) -> Plan:
+              settings: RunnerSettings | None = None, retry_failed: bool = False,
+              wandb: dict[str, Any] | None = None) -> Plan:
     """Expand `suite` and read the status of each run from the store (writes nothing)."""
     paths = SuitePaths(Path(results_dir or suite.results_dir), suite.name)
-    plan = Plan(suite, paths, tuple(expand(suite)), {}, settings or suite.runner, retry_failed)
+    plan = Plan(suite, paths, tuple(expand(suite)), {}, settings or suite.runner, retry_failed,
+                wandb)
     return replace(plan.refreshed(), retry_failed=retry_failed)
 
 
@@ -75,6 +81,7 @@ def run_plan(plan: Plan, runner: Runner | None = None,
         return plan
     runner = runner or make_runner(plan.settings)
     plan.paths.jobs_dir.mkdir(parents=True, exist_ok=True)
+    write_tracking(plan.paths, plan.wandb)
     with display or ProgressDisplay() as shown:
         while jobs:
             outcomes = runner.run(jobs, plan.paths, shown)

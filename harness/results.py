@@ -90,6 +90,7 @@ def runs(suite: str | Path, *, root: str | Path | None = None, exp_name: Selecto
             continue
         meta = record.metadata()
         rows.append({
+            **config["hyperparameters"],
             **{key: config[key] for key in RUN_COLUMNS},
             "algo": config["algo"], "status": state["status"],
             "global_step": state.get("global_step", 0),
@@ -98,7 +99,6 @@ def runs(suite: str | Path, *, root: str | Path | None = None, exp_name: Selecto
             "finished_at": meta.get("finished_at"),
             "compile_seconds": meta.get("compile_seconds"),
             "train_seconds": meta.get("train_seconds"),
-            **config["hyperparameters"],
         })
     if not rows:
         return pd.DataFrame(columns=[*RUN_COLUMNS, "algo", "status", "global_step",

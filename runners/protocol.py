@@ -22,8 +22,9 @@ class JobSpec:
 
     job: Job
     paths: SuitePaths
-    submitted_at: float
-    """Seconds since the epoch at submission (scheduling overhead is measured from here)."""
+    submitted_at: float | None
+    """Seconds since the epoch at submission (scheduling overhead is measured from here);
+    None in specs written before it was recorded."""
 
 
 def write_job_spec(job: Job, paths: SuitePaths) -> Path:
@@ -38,7 +39,7 @@ def read_job_spec(spec: Path) -> JobSpec:
     """The job spec in a file written by `write_job_spec`."""
     data = json.loads(spec.read_text(encoding="utf-8"))
     job = Job.from_dict(data["job"])
-    return JobSpec(job, SuitePaths(Path(data["results_dir"]), job.suite), data["submitted_at"])
+    return JobSpec(job, SuitePaths(Path(data["results_dir"]), job.suite), data.get("submitted_at"))
 
 
 def encode_event(event: dict[str, Any]) -> str:

@@ -12,7 +12,9 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from harness.store import RunRecord
+from harness.store import RunRecord, SuitePaths
+from harness.tracking import MetricSink, NullSink
+from harness.tracking.wandb_sink import WandbSink, read_tracking
 from harness.training.compile_cache import enable_compilation_cache
 from harness.training.job import Report, train_job
 from runners.outcome import fail_unfinished
@@ -29,8 +31,10 @@ def run_job_spec(spec_path: Path, events: Report = report) -> list[str]:
     """Train the job of a spec file, recording any exception on its unfinished runs; return
     the ids of the runs that failed."""
     spec = read_job_spec(spec_path)
+    sink = make_sink(spec.paths)
     try:
-        return train_job(spec.job, spec.paths, events, submitted_at=spec.submitted_at)
+        return train_job(spec.job, spec.paths, events, submitted_at=spec.submitted_at,
+                         sink=sink)
     except Exception as err:  # noqa: BLE001 - every failure is recorded, then reported
         traceback.print_exc()
         reason = f"{type(err).__name__}: {err}".splitlines()[0]
@@ -38,6 +42,14 @@ def run_job_spec(spec_path: Path, events: Report = report) -> list[str]:
         events({"event": "job_failed", "job_id": spec.job.job_id, "reason": reason})
         return [run.run_id for run in spec.job.runs
                 if not RunRecord(spec.paths.run(run.run_id)).is_done()]
+    finally:
+        sink.close()
+
+
+def make_sink(paths: SuitePaths) -> MetricSink:
+    """The W&B mirror the suite's latest `harness run` asked for, or none."""
+    wandb_spec = read_tracking(paths)
+    return NullSink() if wandb_spec is None else WandbSink(wandb_spec, paths)
 
 
 def main(argv: list[str] | None = None) -> int:

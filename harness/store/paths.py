@@ -66,6 +66,16 @@ class SuitePaths:
         return self.root / self.suite
 
     @property
+    def pull_staging(self) -> Path:
+        """Run directories `harness pull` is building (never read as runs)."""
+        return self.dir / ".pull"
+
+    @property
+    def tracking(self) -> Path:
+        """Where the workers of the latest `harness run` mirror metrics (JSON)."""
+        return self.dir / "tracking.json"
+
+    @property
     def runs_dir(self) -> Path:
         """Parent of every run directory."""
         return self.dir / "runs"

@@ -10,6 +10,7 @@ from harness.algos import ALGORITHMS
 from harness.algos.hyperparameters import Hyperparameters
 from harness.suite.names import check_safe_name
 from harness.suite.runner_settings import RunnerSettings
+from harness.suite.tracking_settings import TrackingSettings
 
 SafeName = Annotated[str, AfterValidator(check_safe_name)]
 MAX_SEED = 2**32 - 1
@@ -87,6 +88,8 @@ class Suite(_Strict):
     """Periodic greedy evaluation; off when absent."""
     runner: RunnerSettings = Field(default_factory=RunnerSettings)
     """Execution settings."""
+    tracking: TrackingSettings = Field(default_factory=TrackingSettings)
+    """Where metrics are mirrored besides the results store (W&B)."""
 
     @field_validator("environments", mode="before")
     @classmethod

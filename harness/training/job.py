@@ -16,6 +16,7 @@ from harness.runs import Run
 from harness.store import RunRecord, RunStatus, SuitePaths
 from harness.store.provenance import device_provenance, host_provenance
 from harness.store.record import utc_now
+from harness.tracking import MetricSink, NullSink
 from harness.training.backends import make_program
 from harness.training.layout import ChunkLayout, plan_layout
 from harness.training.metrics import EVAL_RETURN, GLOBAL_STEP, chunk_rows, nonfinite_state
@@ -41,12 +42,14 @@ def job_layout(run: Run) -> ChunkLayout:
 
 
 def train_job(job: Job, paths: SuitePaths, report: Report = _ignore,
-              submitted_at: float | None = None) -> list[str]:
+              submitted_at: float | None = None, sink: MetricSink | None = None) -> list[str]:
     """Train every unfinished run of `job`; return the ids of runs that failed.
 
     `submitted_at` (seconds since the epoch) is when a runner handed the job over; a run's
-    first start records the time since then as `queue_seconds`.
+    first start records the time since then as `queue_seconds`. `sink` receives every stored
+    metric row (a W&B mirror).
     """
+    sink = sink or NullSink()
     todo = [(run, RunRecord(paths.run(run.run_id))) for run in job.runs]
     todo = [(run, record) for run, record in todo if not record.is_done()]
     if not todo:
@@ -58,6 +61,7 @@ def train_job(job: Job, paths: SuitePaths, report: Report = _ignore,
     first = runs[0]
     layout = job_layout(first)
     _start_records(job, runs, records, layout, submitted_at)
+    sink.start(runs)
 
     keys = jnp.stack([jax.random.PRNGKey(run.seed) for run in runs])
     hp = _traced_batch(runs)
@@ -96,7 +100,9 @@ def train_job(job: Job, paths: SuitePaths, report: Report = _ignore,
                 rows.loc[rows.index[-1], EVAL_RETURN] = float(scores[i])
             problem = _store_chunk(job, records[i], chunk, layout.num_chunks, rows,
                                    [leaf[i] for leaf in leaves])
+            sink.log(runs[i], rows)
             if problem:
+                sink.finish(runs[i], ok=False)
                 report({"event": "run_failed", "run_id": runs[i].run_id, "reason": problem})
                 failed.append(runs[i].run_id)
                 active.remove(i)
@@ -109,6 +115,7 @@ def train_job(job: Job, paths: SuitePaths, report: Report = _ignore,
     for i in active:
         records[i].update_metadata(finished_at=utc_now(), train_seconds=train_seconds)
         records[i].finish(layout.num_chunks, job_id=job.job_id, global_step=total_steps)
+        sink.finish(runs[i], ok=True)
     return failed
 
 

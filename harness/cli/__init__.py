@@ -1,0 +1,123 @@
+"""The `harness` command: run, plan and inspect suites; reproduce a run; pull W&B runs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from harness import results
+from harness.cli.exit_codes import EXIT_BAD_INPUT, EXIT_FAILED_RUNS
+from harness.cli.pull_command import add_pull_command, pull_command
+from harness.cli.run_flags import add_run_flags, runner_settings, wandb_spec
+from harness.cli.tables import print_catalog, print_plan, print_status, print_summary
+from harness.execute import Plan, make_plan, run_plan
+from harness.reproduce import ReproduceError, reproduce
+from harness.store import RunStatus
+from harness.suite import SuiteError, find_suite, load_suite
+from harness.training.compile_cache import enable_compilation_cache
+from runners.base import RunnerSetupError, make_runner
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="harness", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def suite_command(name: str, help_text: str) -> argparse.ArgumentParser:
+        command = commands.add_parser(name, help=help_text, description=help_text)
+        command.add_argument("suite", help="suite name (suites/NAME.yaml) or path to a YAML file")
+        command.add_argument("--results-dir", type=Path, default=None,
+                             help="results root (default: the suite's results_dir)")
+        return command
+
+    run = suite_command("run", "train every run of a suite that is not done yet")
+    add_run_flags(run)
+    suite_command("plan", "list a suite's runs, their ids and status, without training")
+    suite_command("status", "count a suite's runs by status per algorithm and environment")
+    commands.add_parser("envs", help="list the known algorithms and environment ids")
+    again = commands.add_parser("reproduce", help="re-train a stored run and check that its "
+                                "metrics match exactly (and which versions differ)")
+    again.add_argument("run_id")
+    again.add_argument("--results-dir", type=Path, default=None,
+                       help="results root (default: $HARNESS_RESULTS_DIR, else results)")
+    again.add_argument("--suite", default=None, help="the run's suite, if several hold its id")
+    add_pull_command(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `harness` command; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    console = Console() if sys.stdout.isatty() else Console(width=160)
+    if args.command == "envs":
+        print_catalog(console)
+        return 0
+    if args.command == "reproduce":
+        return _reproduce(args)
+    if args.command == "pull":
+        return pull_command(args, _results_root(args))
+    try:
+        suite = load_suite(find_suite(args.suite))
+        running = args.command == "run"
+        settings = runner_settings(args, suite) if running else None
+        plan = make_plan(suite, args.results_dir, settings,
+                         retry_failed=running and args.retry_failed,
+                         wandb=wandb_spec(args, suite) if running else None)
+    except SuiteError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.command == "plan":
+        print_plan(console, plan)
+        return 0
+    if args.command == "status":
+        print_status(console, plan)
+        return 0
+    return _run(console, plan)
+
+
+def _results_root(args: argparse.Namespace) -> Path:
+    return args.results_dir or Path(os.environ.get(results.RESULTS_ENV, "results"))
+
+
+def _reproduce(args: argparse.Namespace) -> int:
+    enable_compilation_cache()
+    try:
+        report = reproduce(args.run_id, _results_root(args), suite=args.suite)
+    except ReproduceError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print("\n".join(report.lines()))
+    return 0 if report.matched else EXIT_FAILED_RUNS
+
+
+def _run(console: Console, plan: Plan) -> int:
+    todo, jobs = plan.todo, plan.jobs
+    try:
+        runner = make_runner(plan.settings)
+    except RunnerSetupError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    given_up = sum(plan.gave_up(run) for run in plan.runs)
+    console.print(f"suite {plan.suite.name}: {len(plan.runs)} runs, "
+                  f"{len(plan.runs) - len(todo) - given_up} already done, {len(todo)} to train "
+                  f"in {len(jobs)} jobs on the {plan.settings.engine} runner; results in "
+                  f"{plan.paths.dir}", highlight=False)
+    if given_up:
+        console.print(f"{given_up} failed runs are not retried (diverged, or out of retries); "
+                      "`harness status` shows why, --retry-failed trains them again",
+                      highlight=False)
+    try:
+        plan = run_plan(plan, runner)
+    except RunnerSetupError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        console.print(f"interrupted: finished chunks are kept; `harness run {plan.suite.name}` "
+                      "resumes")
+        return 130
+    print_summary(console, plan)
+    unfinished = [run for run in plan.runs if plan.status_of(run) != RunStatus.DONE]
+    return EXIT_FAILED_RUNS if unfinished else 0
