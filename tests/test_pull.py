@@ -18,7 +18,7 @@ from wandb.errors import CommError
 from wandb.proto.wandb_api_pb2 import ApiErrorResponse
 from wandb.sdk.lib.service.service_connection import WandbApiFailedError
 
-from harness import results
+from harness import cli, results
 from harness.store import RunRecord, SuitePaths
 from harness.tracking import pull
 from harness.tracking.backoff import RateLimitedError, RetryPolicy, is_rate_limited
@@ -431,3 +431,19 @@ def test_run_ids_are_stable_and_path_safe() -> None:
     assert run_id_of("1ss5gbww") == "wandb-1ss5gbww"
     odd = run_id_of("my run/../1")
     assert odd == run_id_of("my run/../1") and odd.startswith("wandb-") and "/" not in odd
+
+
+def test_harness_pull_command_filters_reports_and_exits_zero(
+        api: wandb_standin.Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setattr(pull, "_default_api", lambda: api)
+    argv = ["pull", PROJECT, "--results-dir", str(tmp_path), "--env-id", "CartPole-v1",
+            "--config", "learning_rate=0.00025"]
+    assert cli.main(argv) == 0
+    shown = capsys.readouterr()
+    assert "2 fetched" in shown.out and shown.err.count("fetched ppo-cp-") == 2
+    assert set(results.runs(SUITE, root=tmp_path)["run_id"]) == {"wandb-ppo-cp-1",
+                                                                 "wandb-ppo-cp-2"}
+    assert cli.main(argv) == 0
+    assert "2 cached" in capsys.readouterr().out
+    assert cli.main(["pull", "no-slash", "--results-dir", str(tmp_path)]) == 2

@@ -119,3 +119,18 @@ def test_an_unknown_or_unfinished_run_or_missing_job_is_a_one_line_error(
     record.paths.status.write_text(json.dumps({"status": "running"}), encoding="utf-8")
     with pytest.raises(ReproduceError, match="is not finished"):
         reproduce(record.run_id, root)
+
+
+def test_harness_reproduce_command_prints_the_report_and_exits_by_it(
+        stored: tuple[Path, list[str]], tmp_path: Path,
+        capsys: pytest.CaptureFixture) -> None:
+    root, run_ids = stored
+    assert cli.main(["reproduce", run_ids[0], "--results-dir", str(root)]) == 0
+    assert "reproduced exactly" in capsys.readouterr().out
+    tampered_root, record = _copy(stored, tmp_path)
+    metrics = pd.read_parquet(record.paths.metrics)
+    metrics.loc[0, "losses/entropy"] += 1.0
+    metrics.to_parquet(record.paths.metrics, index=False)
+    assert cli.main(["reproduce", run_ids[0], "--results-dir", str(tampered_root)]) == 1
+    assert "losses/entropy: first at global_step" in capsys.readouterr().out
+    assert cli.main(["reproduce", "unknown", "--results-dir", str(root)]) == 2

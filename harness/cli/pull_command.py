@@ -8,7 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from harness.cli.exit_codes import EXIT_BAD_INPUT, EXIT_FAILED_RUNS
-from harness.tracking.pull import PullError, PullFilters, parse_config_filter, pull_project
+from harness.tracking.pull import (
+    PullError,
+    PullFilters,
+    RunOutcome,
+    parse_config_filter,
+    pull_project,
+)
 
 
 def add_pull_command(commands: Any) -> None:
@@ -33,6 +39,14 @@ def add_pull_command(commands: Any) -> None:
     pull.add_argument("--workers", type=int, default=4, help="runs fetched at once")
 
 
+def _show(outcome: RunOutcome) -> None:
+    """One line on stderr per run fetched or failed, as the pull goes."""
+    if outcome.outcome == "fetched":
+        print(f"fetched {outcome.wandb_id} ({outcome.rows:,} rows)", file=sys.stderr, flush=True)
+    elif outcome.outcome == "failed":
+        print(f"failed {outcome.wandb_id}: {outcome.reason}", file=sys.stderr, flush=True)
+
+
 def pull_command(args: argparse.Namespace, root: Path) -> int:
     """Run `harness pull`; print its report; the exit code."""
     try:
@@ -41,7 +55,7 @@ def pull_command(args: argparse.Namespace, root: Path) -> int:
             config=dict(parse_config_filter(text) for text in args.config),
             states=() if args.state == ["any"] else tuple(args.state or ("finished",)))
         report = pull_project(args.project, root, args.suite, filters=filters,
-                              workers=args.workers)
+                              workers=args.workers, progress=_show)
     except PullError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
