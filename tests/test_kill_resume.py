@@ -26,7 +26,8 @@ runs_per_job: 1
 
 
 @pytest.mark.slow
-def test_rerun_after_sigkill_completes_every_run_once(tmp_path: Path) -> None:
+def test_rerun_after_sigkill_completes_every_run_once(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture) -> None:
     suite = write_suite(tmp_path, SUITE)
     root = tmp_path / "results"
     process = start_suite(suite, root, start_new_session=True, stdout=subprocess.DEVNULL,
@@ -43,6 +44,8 @@ def test_rerun_after_sigkill_completes_every_run_once(tmp_path: Path) -> None:
     statuses = [RunRecord(p).status()["status"] for p in results.suite_paths("killed", root).runs()]
     assert "running" in statuses, "some run was caught part-way"
     assert statuses.count("done") < 4
+    assert cli.main(["status", str(suite), "--results-dir", str(root)]) == 0
+    assert "interrupted runs resume from their last chunk" in capsys.readouterr().out
 
     assert cli.main(["run", str(suite), "--results-dir", str(root)]) == 0
     table = results.runs("killed", root=root)

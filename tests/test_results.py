@@ -94,8 +94,8 @@ def test_plan_and_status_report_done_runs_and_rerun_trains_nothing(
     assert cli.main(["status", str(suite), "--results-dir", str(root)]) == 0
     rows = [[cell.strip() for cell in line.split("│")[1:-1]]
             for line in capsys.readouterr().out.splitlines() if "CartPole-v1" in line]
-    assert sorted(rows) == [["ppo", "CartPole-v1", "0", "0", "2", "0", ""],
-                            ["ppo-lr", "CartPole-v1", "0", "0", "2", "0", ""]]
+    assert sorted(rows) == [["ppo", "CartPole-v1", "0", "0", "0", "2", "0", ""],
+                            ["ppo-lr", "CartPole-v1", "0", "0", "0", "2", "0", ""]]
     assert cli.main(["run", str(suite), "--results-dir", str(root)]) == 0
     assert "8 already done, 0 to train in 0 jobs" in capsys.readouterr().out
     assert pd.Series(results.runs("small", root=root)["status"]).eq("done").all()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +13,7 @@ import pytest
 
 from harness.store import RunRecord, RunStatus, SuitePaths
 from harness.store.atomic import write_json
+from harness.store.record import is_interrupted
 
 
 def _rows(first_step: int) -> pd.DataFrame:
@@ -72,3 +76,13 @@ def test_config_is_written_once(record: RunRecord) -> None:
     record.write_config({"seed": 1}, suite="suite")
     record.write_config({"seed": 2}, suite="suite")
     assert record.config() == {"suite": "suite", "run_id": "abc123", "seed": 1}
+
+
+def test_a_running_status_whose_local_worker_is_gone_is_interrupted() -> None:
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    here = {"status": "running", "host": socket.gethostname()}
+    assert is_interrupted({**here, "pid": gone.pid})
+    assert not is_interrupted({**here, "pid": os.getpid()})
+    assert not is_interrupted({**here, "pid": gone.pid, "host": "another-node"})
+    assert not is_interrupted({**here, "pid": gone.pid, "status": "done"})

@@ -13,6 +13,7 @@ from harness.algos import ALGORITHMS
 from harness.envs.catalog import ENVIRONMENTS
 from harness.execute import Plan
 from harness.references import load_references, reference_for
+from harness.store.record import is_interrupted
 
 
 def print_plan(console: Console, plan: Plan) -> None:
@@ -31,16 +32,20 @@ def print_plan(console: Console, plan: Plan) -> None:
 
 
 def print_status(console: Console, plan: Plan) -> None:
-    """Run counts by status per algorithm and environment, with the last error."""
+    """Run counts by status per algorithm and environment, with the last error.
+
+    A run marked running whose worker on this host is gone counts as interrupted.
+    """
     counts: Counter[tuple[str, str, str]] = Counter()
     last_error: dict[tuple[str, str], str] = {}
     for run in plan.runs:
         state = plan.statuses[run.run_id]
-        counts[(run.exp_name, run.env_id, state["status"])] += 1
+        status = "interrupted" if is_interrupted(state) else state["status"]
+        counts[(run.exp_name, run.env_id, status)] += 1
         if state.get("reason"):
             last_error[(run.exp_name, run.env_id)] = f"seed {run.seed}: {state['reason']}"
     table = Table(title=f"suite {plan.suite.name}", title_justify="left")
-    statuses = ("pending", "running", "done", "failed")
+    statuses = ("pending", "running", "interrupted", "done", "failed")
     for column in ("exp_name", "env_id", *statuses, "last error"):
         table.add_column(column)
     pairs = dict.fromkeys((run.exp_name, run.env_id) for run in plan.runs)
@@ -48,6 +53,9 @@ def print_status(console: Console, plan: Plan) -> None:
         table.add_row(exp_name, env_id, *(str(counts[(exp_name, env_id, s)]) for s in statuses),
                       last_error.get((exp_name, env_id), ""))
     console.print(table)
+    if any(status == "interrupted" for _, _, status in counts):
+        console.print("interrupted runs resume from their last chunk with `harness run "
+                      f"{plan.suite.name}`", highlight=False)
 
 
 def print_summary(console: Console, plan: Plan) -> None:

@@ -7,6 +7,7 @@ import shutil
 import socket
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,30 @@ class RunStatus(StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+
+
+def is_interrupted(state: dict[str, Any]) -> bool:
+    """Whether a `running` status was written by a process of this host that no longer exists
+    (its worker was killed, or the machine restarted); runs on other hosts cannot be told."""
+    if state["status"] != RunStatus.RUNNING or state.get("host") != socket.gethostname():
+        return False
+    try:
+        pid = int(state["pid"])
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, KeyError, ValueError):
+        return False
+    return _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    """Whether `pid` has exited but was not reaped yet (Linux; False where unknown)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] == "Z"
 
 
 def utc_now() -> str:
