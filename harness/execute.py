@@ -54,9 +54,12 @@ class Plan:
 
     def refreshed(self) -> Plan:
         """The same plan with statuses read again from the store (retries counted as usual)."""
-        statuses = {run.run_id: RunRecord(self.paths.run(run.run_id)).status()
-                    for run in self.runs}
-        return replace(self, statuses=statuses, retry_failed=False)
+        return replace(self, statuses=_stored_statuses(self.paths, self.runs), retry_failed=False)
+
+
+def _stored_statuses(paths: SuitePaths, runs: tuple[Run, ...]) -> dict[str, dict]:
+    """The stored status of each run, by run id."""
+    return {run.run_id: RunRecord(paths.run(run.run_id)).status() for run in runs}
 
 
 def make_plan(suite: Suite, results_dir: Path | None = None,
@@ -64,9 +67,9 @@ def make_plan(suite: Suite, results_dir: Path | None = None,
               wandb: dict[str, Any] | None = None) -> Plan:
     """Expand `suite` and read the status of each run from the store (writes nothing)."""
     paths = SuitePaths(Path(results_dir or suite.results_dir), suite.name)
-    plan = Plan(suite, paths, tuple(expand(suite)), {}, settings or suite.runner, retry_failed,
-                wandb)
-    return replace(plan.refreshed(), retry_failed=retry_failed)
+    runs = tuple(expand(suite))
+    return Plan(suite, paths, runs, _stored_statuses(paths, runs), settings or suite.runner,
+                retry_failed, wandb)
 
 
 def run_plan(plan: Plan, runner: Runner | None = None,

@@ -33,6 +33,11 @@ RUN_COLUMNS = ["run_id", "suite", "exp_name", "env_id", "seed"]
 Selector = str | int | Iterable[str | int] | None
 
 
+def results_root(root: str | Path | None = None) -> Path:
+    """The results root: `root`, else `$HARNESS_RESULTS_DIR`, else `results`."""
+    return Path(root or os.environ.get(RESULTS_ENV) or "results")
+
+
 def suite_paths(suite: str | Path, root: str | Path | None = None) -> SuitePaths:
     """Where a suite's results live, for a suite name, results directory or suite file.
 
@@ -45,7 +50,7 @@ def suite_paths(suite: str | Path, root: str | Path | None = None) -> SuitePaths
     if path.suffix in (".yaml", ".yml"):
         loaded = load_suite(path)
         return SuitePaths(Path(root or loaded.results_dir), loaded.name)
-    base = Path(root or os.environ.get(RESULTS_ENV) or "results")
+    base = results_root(root)
     paths = SuitePaths(base, str(suite))
     if not paths.runs_dir.is_dir():
         known = sorted(p.name for p in base.iterdir() if (p / "runs").is_dir()) \

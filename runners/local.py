@@ -19,7 +19,7 @@ from harness.store import SuitePaths
 from runners.base import JobOutcome
 from runners.outcome import settle, worker_exit_reason
 from runners.progress import ProgressDisplay
-from runners.protocol import decode_event, write_job_spec
+from runners.protocol import split_output, write_job_spec
 
 POLL_SECONDS = 0.2
 
@@ -116,8 +116,9 @@ class LocalRunner:
         process = subprocess.Popen(
             [sys.executable, "-m", "runners.worker", str(spec)], stdout=subprocess.PIPE,
             stderr=log, text=True, env=env)
-        reader = threading.Thread(target=_read_events, args=(job.job_id, process.stdout, log,
-                                                             events), daemon=True)
+        reader = threading.Thread(
+            target=split_output, args=(process.stdout, log, lambda e: events.put((job.job_id, e))),
+            daemon=True)
         reader.start()
         return _Worker(job, slot, process, log, reader)
 
@@ -150,15 +151,3 @@ class LocalRunner:
         detail = (f"{time.monotonic() - worker.started:.0f}s, compile "
                   f"{worker.compile_seconds or 0:.1f}s, {worker.last_sps or 0:,.0f} SPS/run")
         return settle(job, paths, display, reason, recorded_by=process.pid, detail=detail)
-
-
-def _read_events(job_id: str, stream: IO[str], log: IO[str],
-                 events: queue.Queue[tuple[str, dict[str, Any]]]) -> None:
-    """Forward a worker's event lines to `events`; copy any other output to its log."""
-    for line in stream:
-        event = decode_event(line)
-        if event is not None:
-            events.put((job_id, event))
-        else:
-            log.write(line)
-            log.flush()

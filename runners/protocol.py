@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from harness.jobs import Job
 from harness.store import SuitePaths
@@ -50,3 +51,15 @@ def encode_event(event: dict[str, Any]) -> str:
 def decode_event(line: str) -> dict[str, Any] | None:
     """The event carried by a worker's stdout line, or None for ordinary output."""
     return json.loads(line[len(EVENT_PREFIX):]) if line.startswith(EVENT_PREFIX) else None
+
+
+def split_output(stream: IO[str], log: IO[str],
+                 on_event: Callable[[dict[str, Any]], None]) -> None:
+    """Read a worker's stdout to its end: events go to `on_event`, any other line to `log`."""
+    for line in stream:
+        event = decode_event(line)
+        if event is not None:
+            on_event(event)
+        else:
+            log.write(line)
+            log.flush()

@@ -22,7 +22,7 @@ from harness.suite.runner_settings import RaySettings
 from runners.base import JobOutcome, RunnerSetupError
 from runners.outcome import settle, worker_exit_reason
 from runners.progress import ProgressDisplay
-from runners.protocol import EVENT_PREFIX, write_job_spec
+from runners.protocol import split_output, write_job_spec
 from runners.store_watch import StoreWatcher
 
 POLL_SECONDS = 2.0
@@ -37,10 +37,7 @@ def run_worker(spec: str, log_path: str, env: dict[str, str]) -> tuple[int, int,
         process = subprocess.Popen(
             [sys.executable, "-m", "runners.worker", spec], stdout=subprocess.PIPE, stderr=log,
             text=True, env={**os.environ, **env, "PYTHONUNBUFFERED": "1"})
-        for line in process.stdout or ():
-            if not line.startswith(EVENT_PREFIX):
-                log.write(line)
-                log.flush()
+        split_output(process.stdout or iter(()), log, lambda event: None)
         code = process.wait()
         log.seek(start)
         return code, process.pid, list(deque(log, maxlen=TAIL_LINES))

@@ -44,6 +44,11 @@ def max_array_size() -> int:
     return DEFAULT_MAX_ARRAY_SIZE
 
 
+def _task_folder(paths: SuitePaths) -> Path:
+    """submitit's folder pattern: one directory of logs per Slurm job id."""
+    return paths.slurm_dir / "%j"
+
+
 def split(items: Sequence[Any], size: int) -> list[list[Any]]:
     """`items` in consecutive groups of at most `size`."""
     return [list(items[i:i + size]) for i in range(0, len(items), size)]
@@ -70,15 +75,13 @@ class SlurmTask:
     same task, whose jobs then continue from their stored checkpoints.
     """
 
-    def __call__(self, spec_files: list[str]) -> dict[str, list[str]]:
-        """Train each job; map job id → ids of its runs that failed."""
+    def __call__(self, spec_files: list[str]) -> list[str]:
+        """Train each job; the ids of the runs that failed."""
         from harness.training.compile_cache import enable_compilation_cache
-        from runners.protocol import read_job_spec
         from runners.worker import report, run_job_spec
 
         enable_compilation_cache()
-        return {read_job_spec(Path(spec)).job.job_id: run_job_spec(Path(spec), report)
-                for spec in spec_files}
+        return [run_id for spec in spec_files for run_id in run_job_spec(Path(spec), report)]
 
     def checkpoint(self, spec_files: list[str]) -> Any:
         """Requeue this task with the same jobs (their progress is already in the store)."""
@@ -125,7 +128,7 @@ class SlurmRunner:
         """Tasks submitted earlier that are still queued or running, with the jobs they train."""
         import submitit
 
-        ledger = read_json(paths.dir / "slurm" / "submitted.json") or {}
+        ledger = read_json(paths.slurm_ledger) or {}
         earlier = {job.job_id: next((ledger[r.run_id] for r in job.runs if r.run_id in ledger),
                                     None) for job in jobs}
         live = live_slurm_jobs(sorted({i for i in earlier.values() if i is not None}))
@@ -133,16 +136,17 @@ class SlurmRunner:
         for job in jobs:
             if earlier[job.job_id] in live:
                 tasks.setdefault(earlier[job.job_id], []).append(job)
-        folder = paths.dir / "slurm" / "%j"
-        return [(submitit.SlurmJob(folder, slurm_id), group) for slurm_id, group in tasks.items()]
+        return [(submitit.SlurmJob(_task_folder(paths), slurm_id), group)
+                for slurm_id, group in tasks.items()]
 
     def _submit(self, tasks: list[list[Job]], paths: SuitePaths) -> list[tuple[Any, list[Job]]]:
         """Write the spec files and submit the tasks as arrays chained one after another."""
         import submitit
 
+        if not tasks:
+            return []
         settings = self.settings
-        folder = paths.dir / "slurm"
-        executor = submitit.SlurmExecutor(folder=folder / "%j", max_num_timeout=100)
+        executor = submitit.SlurmExecutor(folder=_task_folder(paths), max_num_timeout=100)
         parameters: dict[str, Any] = {
             "job_name": f"harness-{paths.suite}", "time": settings.time_min,
             "cpus_per_task": settings.cpus_per_task,
@@ -154,8 +158,6 @@ class SlurmRunner:
             parameters["mem"] = f"{int(settings.mem_gb * 1024)}MB"
         if settings.gpus_per_task:
             parameters["gres"] = f"gpu:{settings.gpus_per_task}"
-        if not tasks:
-            return []
         specs = [[str(write_job_spec(job, paths).resolve()) for job in task] for task in tasks]
         submitted: list[tuple[Any, list[Job]]] = []
         array_id = None
@@ -165,18 +167,17 @@ class SlurmRunner:
             array = executor.map_array(SlurmTask(), [specs[i] for i in group])
             array_id = array[0].job_id.split("_")[0]
             submitted += [(slurm_job, tasks[i]) for slurm_job, i in zip(array, group, strict=True)]
-        self._record(folder, submitted)
+        self._record(paths, submitted)
         return submitted
 
     @staticmethod
-    def _record(folder: Path, submitted: list[tuple[Any, list[Job]]]) -> None:
+    def _record(paths: SuitePaths, submitted: list[tuple[Any, list[Job]]]) -> None:
         """Keep which Slurm task trains which run, next to the task logs."""
-        ledger = folder / "submitted.json"
-        known = read_json(ledger) or {}
+        known = read_json(paths.slurm_ledger) or {}
         for slurm_job, task_jobs in submitted:
             for job in task_jobs:
                 known.update(dict.fromkeys((run.run_id for run in job.runs), slurm_job.job_id))
-        write_json(ledger, known)
+        write_json(paths.slurm_ledger, known)
 
     @staticmethod
     def _finish(job: Job, slurm_job: Any, paths: SuitePaths,

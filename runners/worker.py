@@ -12,12 +12,12 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from harness.store import RunRecord, SuitePaths
+from harness.store import SuitePaths
 from harness.tracking import MetricSink, NullSink
 from harness.tracking.wandb_sink import WandbSink, read_tracking
 from harness.training.compile_cache import enable_compilation_cache
 from harness.training.job import Report, train_job
-from runners.outcome import fail_unfinished
+from runners.outcome import fail_unfinished, unfinished_runs
 from runners.protocol import encode_event, read_job_spec
 
 
@@ -40,8 +40,7 @@ def run_job_spec(spec_path: Path, events: Report = report) -> list[str]:
         reason = f"{type(err).__name__}: {err}".splitlines()[0]
         fail_unfinished(spec.job, spec.paths, reason, recorded_by=os.getpid())
         events({"event": "job_failed", "job_id": spec.job.job_id, "reason": reason})
-        return [run.run_id for run in spec.job.runs
-                if not RunRecord(spec.paths.run(run.run_id)).is_done()]
+        return list(unfinished_runs(spec.job, spec.paths))
     finally:
         sink.close()
 

@@ -96,7 +96,7 @@ def test_interrupted_task_is_requeued_resumes_and_a_new_harness_run_follows_it(
         time.sleep(0.2)
     driver.kill()
     driver.wait()
-    ledger = root / "requeued" / "slurm" / "submitted.json"
+    ledger = results.suite_paths("requeued", root).slurm_ledger
     (slurm_id,) = set(json.loads(ledger.read_text()).values())
     subprocess.run(["scancel", "--signal=USR2", slurm_id], check=True)
     interrupted = time.time()

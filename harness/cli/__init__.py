@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -58,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "reproduce":
         return _reproduce(args)
     if args.command == "pull":
-        return pull_command(args, _results_root(args))
+        return pull_command(args, results.results_root(args.results_dir))
     try:
         suite = load_suite(find_suite(args.suite))
         running = args.command == "run"
@@ -78,14 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     return _run(console, plan)
 
 
-def _results_root(args: argparse.Namespace) -> Path:
-    return args.results_dir or Path(os.environ.get(results.RESULTS_ENV, "results"))
-
-
 def _reproduce(args: argparse.Namespace) -> int:
     enable_compilation_cache()
     try:
-        report = reproduce(args.run_id, _results_root(args), suite=args.suite)
+        report = reproduce(args.run_id, results.results_root(args.results_dir), suite=args.suite)
     except ReproduceError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT

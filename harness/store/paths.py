@@ -66,6 +66,16 @@ class SuitePaths:
         return self.root / self.suite
 
     @property
+    def slurm_dir(self) -> Path:
+        """Slurm task logs (`<slurm job id>/`) and the ledger of submitted tasks."""
+        return self.dir / "slurm"
+
+    @property
+    def slurm_ledger(self) -> Path:
+        """Which Slurm task trains each run (JSON: run id → Slurm job id)."""
+        return self.slurm_dir / "submitted.json"
+
+    @property
     def pull_staging(self) -> Path:
         """Run directories `harness pull` is building (never read as runs)."""
         return self.dir / ".pull"

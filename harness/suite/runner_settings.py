@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, PositiveInt
 
-ENGINES = ("local", "devices", "slurm", "ray")
+Engine = Literal["local", "devices", "slurm", "ray"]
+ENGINES: tuple[str, ...] = get_args(Engine)
 
 
 class _Strict(BaseModel):
@@ -54,7 +55,7 @@ class RaySettings(_Strict):
 class RunnerSettings(_Strict):
     """How jobs are executed, and how often a failed run is tried again."""
 
-    engine: Literal["local", "devices", "slurm", "ray"] = "local"
+    engine: Engine = "local"
     """`local`: worker processes on this machine; `devices`: one worker per accelerator;
     `slurm`: array jobs through submitit; `ray`: tasks on a Ray cluster."""
     workers: PositiveInt | None = None
