@@ -43,6 +43,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python -m tests.benchmarks.bench_ppo
 	$(BIN)/python -m tests.benchmarks.bench_algorithms
 	$(BIN)/python -m tests.benchmarks.bench_wandb
+	$(BIN)/python -m tests.benchmarks.bench_store
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +14,7 @@ def batch_key(run: Run) -> tuple:
     """Runs with equal keys share one compiled program (they differ in seed or traced values)."""
     return (run.algo, run.env_id, run.backend, run.total_timesteps,
             tuple(sorted((run.evaluation or {}).items())),
-            tuple(sorted(run.hyperparameters.static_values().items())))
+            run.hyperparameters.static_key)
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,8 @@ class Job:
 
     suite: str
     runs: tuple[Run, ...]
+    max_rows: int | None = None
+    """Metric rows kept per run (the suite's `logging.max_rows`; None: one per update)."""
 
     @property
     def job_id(self) -> str:
@@ -39,23 +41,26 @@ class Job:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, read back by `from_dict` in the worker."""
-        return {"suite": self.suite, "job_id": self.job_id,
+        return {"suite": self.suite, "job_id": self.job_id, "max_rows": self.max_rows,
                 "runs": [run.config for run in self.runs]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Job:
         """Rebuild a job from `to_dict`'s output."""
-        return cls(suite=data["suite"],
+        return cls(suite=data["suite"], max_rows=data.get("max_rows"),
                    runs=tuple(Run.from_config(data["suite"], c) for c in data["runs"]))
 
 
-def plan_jobs(runs: Iterable[Run], runs_per_job: int) -> list[Job]:
-    """Group runs that can share a compiled program, in slices of at most `runs_per_job`."""
+def plan_jobs(runs: Iterable[Run], runs_per_job: int, max_rows: int | None = None,
+              progress: Mapping[str, int] | None = None) -> list[Job]:
+    """Group runs that can share a compiled program and have made the same progress (stored
+    steps, by run id), in slices of at most `runs_per_job`."""
     groups: dict[tuple, list[Run]] = {}
     for run in runs:
-        groups.setdefault(batch_key(run), []).append(run)
+        key = (*batch_key(run), (progress or {}).get(run.run_id, 0))
+        groups.setdefault(key, []).append(run)
     return [
-        Job(suite=group[0].suite, runs=tuple(group[i:i + runs_per_job]))
+        Job(suite=group[0].suite, runs=tuple(group[i:i + runs_per_job]), max_rows=max_rows)
         for group in groups.values()
         for i in range(0, len(group), runs_per_job)
     ]

@@ -19,14 +19,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.store import RunPaths, RunRecord, SuitePaths
+from harness.names import GLOBAL_STEP, SPS
+from harness.store import RunPaths, RunRecord, RunStatus, SuitePaths
+from harness.store.damage import DamagedFile
+from harness.store.tables import run_tables
 from harness.training.job import Report, train_job
-from harness.training.metrics import GLOBAL_STEP, SPS
 from runners.protocol import read_job_spec
 
 IGNORED_METRICS = (SPS,)
 """Metrics that measure wall-clock speed, not learning: never compared."""
 COMPARED_ENVIRONMENT = ("XLA_FLAGS", "JAX_")
+EPISODES = "episodes"
+"""How a difference in the episode table (rather than in one metric) is reported."""
 """Recorded environment variables (names or prefixes) that can change a run's numbers."""
 
 
@@ -73,6 +77,8 @@ class ReproduceReport:
     """`key: (stored, now)` for each recorded version or setting that is not the same now."""
     failure: str | None = None
     """Why the re-trained run failed, if it did."""
+    altered: str | None = None
+    """How the stored data files differ from what was written (edited or damaged since)."""
     seconds: float = 0.0
 
     @property
@@ -102,6 +108,8 @@ class ReproduceReport:
             if self.failure:
                 lines.append(f"  re-trained run failed: {self.failure}")
             lines += [f"  {difference.describe()}" for difference in self.differences]
+        if self.altered:
+            lines.append(f"the stored files changed after the run finished: {self.altered}")
         if self.provenance_differences:
             lines.append("differs from the stored run's provenance (stored -> now):")
             lines += [f"  {key}: {_shown(old)} -> {_shown(new)}"
@@ -140,12 +148,18 @@ def reproduce(run_id: str, root: Path, *, suite: str | None = None, report: Repo
     """Re-train the job of stored run `run_id` in a temporary directory and compare its metrics."""
     paths, run_paths = find_run(run_id, root, suite)
     stored = RunRecord(run_paths)
-    if not stored.is_done():
+    try:
+        status = stored.status()
+        recorded = stored.metadata()
+        stored_tables = _tables(stored, status)
+    except DamagedFile as damage:
+        raise ReproduceError(f"run {run_id} of suite {paths.suite} is damaged: {damage}") from None
+    altered = _altered(stored, status)
+    if status["status"] != RunStatus.DONE:
         raise ReproduceError(f"run {run_id} of suite {paths.suite} is not finished "
-                             f"(status: {stored.status()['status']}); only finished runs "
+                             f"(status: {status['status']}); only finished runs "
                              f"can be reproduced")
-    recorded = stored.metadata()
-    job_id = recorded.get("job_id") or stored.status().get("job_id")
+    job_id = recorded.get("job_id") or status.get("job_id")
     if not job_id:
         raise ReproduceError(f"run {run_id} of suite {paths.suite} has no recorded job id")
     spec_path = paths.job_spec(job_id)
@@ -162,8 +176,15 @@ def reproduce(run_id: str, root: Path, *, suite: str | None = None, report: Repo
         again_paths = SuitePaths(scratch, paths.suite)
         failed = train_job(job, again_paths, report)
         again = RunRecord(again_paths.run(run_id))
-        failure = again.status().get("reason") if run_id in failed else None
-        metrics, differences, rows = compare_metrics(stored.read_metrics(), again.read_metrics())
+        again_status = again.status()
+        failure = again_status.get("reason") if run_id in failed else None
+        again_tables = _tables(again, again_status)
+        metrics, differences, rows = compare_metrics(stored_tables[0], again_tables[0])
+        episode_difference = compare_episodes(stored_tables[1], again_tables[1])
+        if episode_difference is not None:
+            metrics = (*metrics, EPISODES)
+            differences = tuple(sorted((*differences, episode_difference),
+                                       key=lambda d: (d.global_step, d.metric)))
         changes = provenance_differences(recorded, again.metadata())
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -171,7 +192,55 @@ def reproduce(run_id: str, root: Path, *, suite: str | None = None, report: Repo
     return ReproduceReport(run_id=run_id, suite=paths.suite, label=label, job_id=job_id,
                            runs_in_job=len(job.runs), rows=rows, metrics=metrics,
                            differences=differences, provenance_differences=changes,
-                           failure=failure, seconds=time.perf_counter() - start)
+                           failure=failure, altered=altered,
+                           seconds=time.perf_counter() - start)
+
+
+def _tables(record: RunRecord, status: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A run's metric rows and episodes as pandas, as they are on disk now."""
+    metrics, episodes = run_tables(record, status, verify=False)
+    return metrics.to_pandas(), episodes.to_pandas()
+
+
+def _altered(record: RunRecord, status: dict[str, Any]) -> str | None:
+    """How a finished run's data files differ from what was written, if they do."""
+    if status.get("status") != RunStatus.DONE:
+        return None
+    try:
+        record.check_data(status)
+    except DamagedFile as damage:
+        return str(damage)
+    return None
+
+
+def compare_episodes(stored: pd.DataFrame, reproduced: pd.DataFrame) -> MetricDifference | None:
+    """Where two episode tables first differ (kind, step, return, length or how it ended),
+    or None when they are identical."""
+    shared = min(len(stored), len(reproduced))
+    columns = ["kind", GLOBAL_STEP, "episodic_return", "episodic_length", "terminated"]
+    old, new = (table[columns].iloc[:shared].reset_index(drop=True)
+                for table in (stored, reproduced))
+    same = pd.concat([(old[c] == new[c]) | (old[c].isna() & new[c].isna()) for c in columns],
+                     axis=1).fillna(False).all(axis=1).to_numpy(bool)
+    differing = np.flatnonzero(~same)
+    extra = abs(len(stored) - len(reproduced))
+    if differing.size == 0 and extra == 0:
+        return None
+    first = int(differing[0]) if differing.size else shared
+    longer = stored if len(stored) > len(reproduced) else reproduced
+    step = int((old if differing.size else longer)[GLOBAL_STEP].iloc[first])
+    gaps = (old["episodic_return"] - new["episodic_return"]).abs().to_numpy(np.float64)
+    return MetricDifference(metric=EPISODES, global_step=step,
+                            stored=_return_at(stored, first),
+                            reproduced=_return_at(reproduced, first),
+                            rows=int(differing.size) + extra,
+                            max_abs_difference=float(gaps.max()) if gaps.size else None)
+
+
+def _return_at(episodes: pd.DataFrame, index: int) -> float:
+    """The return of episode `index` (NaN when there are fewer)."""
+    return float(episodes["episodic_return"].iloc[index]) if index < len(episodes) \
+        else float("nan")
 
 
 def compare_metrics(stored: pd.DataFrame, reproduced: pd.DataFrame

@@ -92,12 +92,13 @@ class Run:
 def expand(suite: Suite) -> list[Run]:
     """Every run of a validated suite, in algorithm, environment, seed order."""
     evaluation = suite.evaluation.model_dump() if suite.evaluation else None
-    return [
-        Run(suite=suite.name, exp_name=entry.name, env_id=env.id, seed=seed,
-            total_timesteps=entry.total_timesteps or suite.total_timesteps,
-            hyperparameters=entry.resolve(env.id),
-            backend=lookup(env.id, env.backend).backend, evaluation=evaluation)
-        for entry in suite.algorithms
-        for env in suite.environments
-        for seed in suite.seed_list
-    ]
+    runs = []
+    for entry in suite.algorithms:
+        for env in suite.environments:
+            hyperparameters = entry.resolve(env.id)  # one instance for all seeds
+            backend = lookup(env.id, env.backend).backend
+            runs += [Run(suite=suite.name, exp_name=entry.name, env_id=env.id, seed=seed,
+                         total_timesteps=entry.total_timesteps or suite.total_timesteps,
+                         hyperparameters=hyperparameters, backend=backend,
+                         evaluation=evaluation) for seed in suite.seed_list]
+    return runs

@@ -44,11 +44,13 @@ def make_runner(settings: RunnerSettings) -> Runner:
     if settings.engine == "local":
         from runners.local import LocalRunner, cpu_slots
 
-        return LocalRunner(cpu_slots(settings.workers) if settings.workers else None)
+        return LocalRunner(cpu_slots(settings.workers) if settings.workers else None,
+                           settings.stall_timeout)
     if settings.engine == "devices":
         from runners.devices import device_runner
 
-        return device_runner(settings.device_ids, settings.jobs_per_device)
+        return device_runner(settings.device_ids, settings.jobs_per_device,
+                             settings.stall_timeout)
     if settings.engine == "slurm":
         from runners.slurm import SlurmRunner
 

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 
+from harness.store.lease import DEFAULT_STALL_TIMEOUT
 from runners.base import RunnerSetupError
 from runners.local import LocalRunner, WorkerSlot, memory_settings
 
@@ -37,10 +38,11 @@ def device_slots(devices: list[str], jobs_per_device: int) -> list[WorkerSlot]:
             for _ in range(jobs_per_device) for device in devices]
 
 
-def device_runner(devices: list[str] | None, jobs_per_device: int) -> LocalRunner:
+def device_runner(devices: list[str] | None, jobs_per_device: int,
+                  stall_timeout: float = DEFAULT_STALL_TIMEOUT) -> LocalRunner:
     """A local runner with one slot per (device, share); devices are detected when None."""
     found = devices if devices is not None else detect_devices()
     if not found:
         raise RunnerSetupError("runner.devices: no accelerator found (no CUDA_VISIBLE_DEVICES, no "
                              "nvidia-smi); name the device ids, e.g. `devices: [0, 1]`")
-    return LocalRunner(device_slots(found, jobs_per_device))
+    return LocalRunner(device_slots(found, jobs_per_device), stall_timeout)

@@ -16,12 +16,15 @@ from typing import IO, Any
 
 from harness.jobs import Job
 from harness.store import SuitePaths
+from harness.store.lease import DEFAULT_STALL_TIMEOUT, stall_limit, startup_limit
 from runners.base import JobOutcome
-from runners.outcome import settle, worker_exit_reason
+from runners.outcome import settle, worker_exit_reason, worker_process
 from runners.progress import ProgressDisplay
-from runners.protocol import split_output, write_job_spec
+from runners.protocol import split_output
 
 POLL_SECONDS = 0.2
+TERMINATE_GRACE_SECONDS = 10.0
+"""A stalled worker gets this long to exit after SIGTERM before it is killed."""
 
 
 SHARED_MEMORY = {"XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
@@ -66,14 +69,49 @@ class _Worker:
     compile_seconds: float | None = None
     last_sps: float | None = None
     failure: str | None = None
+    elsewhere: list[str] = field(default_factory=list)
+    """Why runs of the job were left to other processes (their lease holders)."""
+    last_progress: float = field(default_factory=time.monotonic)
+    """When the worker last showed progress (compiled, stored a chunk)."""
+    chunks_seen: int = 0
+    slowest: float = 0.0
+    """The longest time between two stored chunks so far."""
+
+    def heard(self, event: dict[str, Any]) -> None:
+        """Note a sign of progress."""
+        kind, now = event.get("event"), time.monotonic()
+        if kind == "progress":
+            if self.chunks_seen:
+                self.slowest = max(self.slowest, now - self.last_progress)
+            self.slowest = max(self.slowest, float(event.get("slowest_chunk") or 0.0))
+            self.chunks_seen += 1
+        if kind in ("compiled", "progress"):
+            self.last_progress = now
+
+    def stalled(self, minimum: float) -> str | None:
+        """Why the worker counts as stalled, or None while it makes progress."""
+        waited = time.monotonic() - self.last_progress
+        if self.compile_seconds is None:
+            limit = startup_limit(minimum)
+            if waited <= limit:
+                return None
+            return f"stalled: not compiled after {waited:.0f}s (limit {limit:.0f}s)"
+        limit = stall_limit(minimum, self.slowest)
+        if waited <= limit:
+            return None
+        return (f"stalled: no chunk stored for {waited:.0f}s (limit {limit:.0f}s, the larger "
+                f"of runner.stall_timeout and {stall_limit(0, 1):.0f}x the slowest chunk)")
 
 
 class LocalRunner:
     """Runs jobs in worker processes on this machine, one per free slot (by default one slot
-    per CPU core, at most one per job)."""
+    per CPU core, at most one per job). A worker that shows no progress for longer than its
+    stall limit is stopped and its runs recorded as failed (`stalled`)."""
 
-    def __init__(self, slots: Sequence[WorkerSlot] | None = None) -> None:
+    def __init__(self, slots: Sequence[WorkerSlot] | None = None,
+                 stall_timeout: float = DEFAULT_STALL_TIMEOUT) -> None:
         self.slots = list(slots) if slots else None
+        self.stall_timeout = stall_timeout
 
     def run(self, jobs: Sequence[Job], paths: SuitePaths,
             display: ProgressDisplay) -> list[JobOutcome]:
@@ -91,6 +129,8 @@ class LocalRunner:
                     running[job.job_id] = self._start(job, slot, paths, events)
                     display.job_started(job, slot.label)
                 self._drain(events, running, display)
+                for worker in running.values():
+                    self._stop_if_stalled(worker)
                 for job_id, worker in list(running.items()):
                     if worker.process.poll() is not None:
                         worker.reader.join()
@@ -107,10 +147,24 @@ class LocalRunner:
             raise
         return [outcomes[job.job_id] for job in jobs]
 
+    def _stop_if_stalled(self, worker: _Worker) -> None:
+        """Terminate (then kill) a worker that stopped making progress, saying why."""
+        if worker.failure is not None or worker.process.poll() is not None:
+            return
+        reason = worker.stalled(self.stall_timeout)
+        if reason is None:
+            return
+        worker.failure = reason
+        worker.process.send_signal(signal.SIGTERM)
+        try:
+            worker.process.wait(timeout=TERMINATE_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            worker.process.kill()
+
     @staticmethod
     def _start(job: Job, slot: WorkerSlot, paths: SuitePaths,
                events: queue.Queue[tuple[str, dict[str, Any]]]) -> _Worker:
-        spec = write_job_spec(job, paths)
+        spec = paths.job_spec(job.job_id)
         env = {**os.environ, **slot.env, "PYTHONUNBUFFERED": "1"}
         log = open(paths.job_log(job.job_id), "a", encoding="utf-8")  # noqa: SIM115
         process = subprocess.Popen(
@@ -134,12 +188,15 @@ class LocalRunner:
             worker = running.get(job_id)
             if worker is None:
                 continue
+            worker.heard(event)
             if event.get("event") == "compiled":
                 worker.compile_seconds = event["seconds"]
-            elif event.get("event") == "progress":
+            elif event.get("event") == "progress" and event.get("sps"):
                 worker.last_sps = event["sps"]
             elif event.get("event") == "job_failed":
                 worker.failure = event["reason"]
+            elif event.get("event") == "elsewhere":
+                worker.elsewhere.append(event["why"])
             display.job_event(worker.job, event)
 
     @staticmethod
@@ -150,4 +207,9 @@ class LocalRunner:
                                                       paths.job_log(job.job_id))
         detail = (f"{time.monotonic() - worker.started:.0f}s, compile "
                   f"{worker.compile_seconds or 0:.1f}s, {worker.last_sps or 0:,.0f} SPS/run")
-        return settle(job, paths, display, reason, recorded_by=process.pid, detail=detail)
+        if worker.elsewhere:
+            trained = "" if worker.compile_seconds is None else f"{detail}; "
+            detail = f"{trained}{len(worker.elsewhere)} left to other processes " \
+                     f"({worker.elsewhere[0]})"
+        return settle(job, paths, display, reason, recorded_by=process.pid, detail=detail,
+                      holder=worker_process(process.pid))

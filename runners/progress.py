@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -58,7 +59,8 @@ class ProgressDisplay:
             label, total=_steps_per_run(job), sps=status, unit="steps")
 
     def job_event(self, job: Job, event: dict[str, Any]) -> None:
-        """Apply a worker event (compiled, progress, run_failed) to the job's bar."""
+        """Apply a worker event (compiled, progress, repaired, run_lost, run_failed) to the job's
+        bar."""
         task = self._tasks.get(job.job_id)
         if task is None:
             return
@@ -67,9 +69,19 @@ class ProgressDisplay:
             self._progress.update(task, sps="started")
         elif kind == "compiled":
             self._progress.update(task, sps=f"compiled in {event['seconds']:.1f}s")
+        elif kind == "progress" and event.get("sps") is None:
+            self._progress.update(task, completed=event["global_step"])
         elif kind == "progress":
             self._progress.update(task, completed=event["global_step"],
                                   sps=f"{event['sps']:,.0f} SPS/run")
+        elif kind == "repaired":
+            self.console.print(f"[yellow]run {event['run_id']} repaired:[/yellow] "
+                               f"{escape(event['note'])}", markup=True, highlight=False,
+                               soft_wrap=True)
+        elif kind == "run_lost":
+            self.console.print(f"[yellow]run {event['run_id']} left:[/yellow] "
+                               f"{escape(event['reason'])}", markup=True, highlight=False,
+                               soft_wrap=True)
         elif kind == "run_failed":
             self.console.print(f"[red]run {event['run_id']} failed:[/red] {event['reason']}",
                                markup=True, highlight=False, soft_wrap=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import subprocess
 import sys
 from collections import deque
@@ -20,18 +21,19 @@ from harness.jobs import Job
 from harness.store import SuitePaths
 from harness.suite.runner_settings import RaySettings
 from runners.base import JobOutcome, RunnerSetupError
-from runners.outcome import settle, worker_exit_reason
+from runners.outcome import settle, worker_exit_reason, worker_process
 from runners.progress import ProgressDisplay
-from runners.protocol import split_output, write_job_spec
-from runners.store_watch import StoreWatcher
+from runners.protocol import split_output
+from runners.store_watch import StoreWatcher, stalled
 
 POLL_SECONDS = 2.0
 TAIL_LINES = 20
 
 
-def run_worker(spec: str, log_path: str, env: dict[str, str]) -> tuple[int, int, list[str]]:
-    """A Ray task: a worker on `spec` (with `env`) logging to `log_path`; its exit code, pid
-    and log tail."""
+def run_worker(spec: str, log_path: str,
+               env: dict[str, str]) -> tuple[int, int, str, list[str]]:
+    """A Ray task: a worker on `spec` (with `env`) logging to `log_path`; its exit code, pid,
+    host and log tail."""
     with open(log_path, "a+", encoding="utf-8") as log:
         start = log.tell()
         process = subprocess.Popen(
@@ -40,7 +42,7 @@ def run_worker(spec: str, log_path: str, env: dict[str, str]) -> tuple[int, int,
         split_output(process.stdout or iter(()), log, lambda event: None)
         code = process.wait()
         log.seek(start)
-        return code, process.pid, list(deque(log, maxlen=TAIL_LINES))
+        return code, process.pid, socket.gethostname(), list(deque(log, maxlen=TAIL_LINES))
 
 
 class RayRunner:
@@ -84,35 +86,44 @@ class RayRunner:
         display.suite_started(len(jobs))
         remaining: dict[Any, Job] = {}
         for job in jobs:
-            spec, log = write_job_spec(job, paths).resolve(), paths.job_log(job.job_id).resolve()
+            spec, log = paths.job_spec(job.job_id).resolve(), paths.job_log(job.job_id).resolve()
             remaining[task.remote(str(spec), str(log), env)] = job
             display.job_started(job, "ray", status="queued")
         watcher = StoreWatcher(jobs, paths)
         outcomes: dict[str, JobOutcome] = {}
+        stalls: dict[str, str] = {}
         try:
             while remaining:
                 done, _ = ray.wait(list(remaining), num_returns=1, timeout=POLL_SECONDS)
                 for job, event in watcher.events():
                     display.job_event(job, event)
+                for ref, job in remaining.items():
+                    reason = stalled(job, paths)
+                    if reason and job.job_id not in stalls and ref not in done:
+                        stalls[job.job_id] = reason
+                        ray.cancel(ref, force=True)
                 for ref in done:
                     job = remaining.pop(ref)
-                    outcomes[job.job_id] = self._finish(job, ref, paths, display)
+                    outcomes[job.job_id] = self._finish(job, ref, paths, display,
+                                                        stalls.get(job.job_id))
         except BaseException:
             for ref in remaining:
                 ray.cancel(ref, force=True)
             raise
         return [outcomes[job.job_id] for job in jobs]
 
-    def _finish(self, job: Job, ref: Any, paths: SuitePaths,
-                display: ProgressDisplay) -> JobOutcome:
-        """The outcome of a job whose task has ended, read from the store."""
+    def _finish(self, job: Job, ref: Any, paths: SuitePaths, display: ProgressDisplay,
+                stall: str | None = None) -> JobOutcome:
+        """The outcome of a job whose task has ended (cancelled by us when `stall` says why),
+        read from the store."""
         log = paths.job_log(job.job_id)
         try:
-            code, pid, tail = self.ray.get(ref)
+            code, pid, host, tail = self.ray.get(ref)
         except self.ray.exceptions.RayError as err:
-            reason = f"Ray task failed: {str(err).strip().splitlines()[0]}; see {log}"
+            reason = stall or f"Ray task failed: {str(err).strip().splitlines()[0]}; see {log}"
             return settle(job, paths, display, reason)
         last = tail[-1].strip() if tail else ""
         reason = worker_exit_reason(code, pid, job, paths, log, last)
         return settle(job, paths, display, reason, recorded_by=pid,
-                      detail=f"Ray task {ref.task_id().hex()[:16]}")
+                      detail=f"Ray task {ref.task_id().hex()[:16]}",
+                      holder=worker_process(pid, host))

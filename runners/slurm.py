@@ -22,8 +22,7 @@ from harness.suite.runner_settings import SlurmSettings
 from runners.base import JobOutcome, RunnerSetupError
 from runners.outcome import settle
 from runners.progress import ProgressDisplay
-from runners.protocol import write_job_spec
-from runners.store_watch import StoreWatcher
+from runners.store_watch import StoreWatcher, stalled
 
 DEFAULT_MAX_ARRAY_SIZE = 1001
 """Slurm's default `MaxArraySize`: array indices run from 0 to this minus one."""
@@ -77,10 +76,8 @@ class SlurmTask:
 
     def __call__(self, spec_files: list[str]) -> list[str]:
         """Train each job; the ids of the runs that failed."""
-        from harness.training.compile_cache import enable_compilation_cache
         from runners.worker import report, run_job_spec
 
-        enable_compilation_cache()
         return [run_id for spec in spec_files for run_id in run_job_spec(Path(spec), report)]
 
     def checkpoint(self, spec_files: list[str]) -> Any:
@@ -112,15 +109,23 @@ class SlurmRunner:
                 display.job_started(job, f"slurm {slurm_job.job_id}", status="queued")
         watcher = StoreWatcher(jobs, paths)
         outcomes: dict[str, JobOutcome] = {}
+        stalls: dict[str, str] = {}
         while tasks:
             time.sleep(POLL_SECONDS)
             live = live_slurm_jobs([slurm_job.job_id for slurm_job, _ in tasks])
             for job, event in watcher.events():
                 display.job_event(job, event)
+            for slurm_job, task_jobs in tasks:
+                reason = next(filter(None, (stalled(job, paths) for job in task_jobs)), None)
+                if reason and slurm_job.job_id in live and slurm_job.job_id not in stalls:
+                    stalls[slurm_job.job_id] = reason
+                    subprocess.run(["scancel", slurm_job.job_id], check=False,
+                                   capture_output=True, timeout=60)
             for slurm_job, task_jobs in [task for task in tasks if task[0].job_id not in live]:
                 tasks.remove((slurm_job, task_jobs))
                 for job in task_jobs:
-                    outcomes[job.job_id] = self._finish(job, slurm_job, paths, display)
+                    outcomes[job.job_id] = self._finish(job, slurm_job, paths, display,
+                                                        stalls.get(slurm_job.job_id))
         return [outcomes[job.job_id] for job in jobs]
 
     @staticmethod
@@ -158,7 +163,7 @@ class SlurmRunner:
             parameters["mem"] = f"{int(settings.mem_gb * 1024)}MB"
         if settings.gpus_per_task:
             parameters["gres"] = f"gpu:{settings.gpus_per_task}"
-        specs = [[str(write_job_spec(job, paths).resolve()) for job in task] for task in tasks]
+        specs = [[str(paths.job_spec(job.job_id).resolve()) for job in task] for task in tasks]
         submitted: list[tuple[Any, list[Job]]] = []
         array_id = None
         for group in split(list(range(len(tasks))), settings.max_array_size or max_array_size()):
@@ -180,13 +185,16 @@ class SlurmRunner:
         write_json(paths.slurm_ledger, known)
 
     @staticmethod
-    def _finish(job: Job, slurm_job: Any, paths: SuitePaths,
-                display: ProgressDisplay) -> JobOutcome:
-        """The outcome of a job whose task has left the queue, read from the store."""
-        reason = None
-        if not slurm_job.paths.result_pickle.exists():
+    def _finish(job: Job, slurm_job: Any, paths: SuitePaths, display: ProgressDisplay,
+                stall: str | None = None) -> JobOutcome:
+        """The outcome of a job whose task has left the queue (cancelled by us when `stall`
+        says why), read from the store."""
+        reason = stall
+        if reason is None and not slurm_job.paths.result_pickle.exists():
             reason = (f"Slurm task {slurm_job.job_id} ended without a result (cancelled, out of "
                       f"memory or node failure); see {slurm_job.paths.stderr}")
-        elif slurm_job.exception() is not None:
+        elif reason is None and slurm_job.exception() is not None:
             reason = f"Slurm task {slurm_job.job_id} raised; see {slurm_job.paths.stderr}"
-        return settle(job, paths, display, reason, detail=f"Slurm task {slurm_job.job_id}")
+        task = slurm_job.job_id
+        return settle(job, paths, display, reason, detail=f"Slurm task {task}",
+                      holder=lambda lease: lease.slurm_task == task)

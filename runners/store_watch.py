@@ -8,6 +8,8 @@ from typing import Any
 
 from harness.jobs import Job
 from harness.store import RunRecord, RunStatus, SuitePaths
+from harness.store.damage import DamagedFile
+from harness.store.lease import LeaseState, current_lease
 
 
 class StoreWatcher:
@@ -42,7 +44,23 @@ class StoreWatcher:
     def _progress_of(self, job: Job) -> dict[str, Any] | None:
         """The status of the job's first run that is training, if any."""
         for run in job.runs:
-            state = RunRecord(self.paths.run(run.run_id)).status()
+            try:
+                state = RunRecord(self.paths.run(run.run_id)).status()
+            except DamagedFile:
+                continue
             if state["status"] == RunStatus.RUNNING:
                 return state
         return None
+
+
+def stalled(job: Job, paths: SuitePaths) -> str | None:
+    """Why a job trained elsewhere counts as stalled: a run it holds has a stale lease (no
+    heartbeat within the timeout its worker promised); None while it makes progress."""
+    for run in job.runs:
+        lease = current_lease(paths.run(run.run_id))
+        if (lease is not None and lease.purpose == "train" and lease.job_id == job.job_id
+                and lease.state() == LeaseState.STALE):
+            waited = time.time() - lease.heartbeat_at
+            return (f"stalled: no chunk stored for {waited:.0f}s (limit "
+                    f"{lease.timeout_seconds:.0f}s)")
+    return None

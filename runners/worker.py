@@ -1,24 +1,37 @@
-"""A worker: train the job described by a spec file, report events on stdout.
+"""A worker: claim the runs of the job in a spec file, train them, report events on stdout.
 
-Usage: `python -m runners.worker SPEC.json`. Exit code 0 when every run finished, 1 when a run
-failed (each failure is recorded in the run's status with its reason).
+Usage: `python -m runners.worker SPEC.json`. Exit code 0 when every run it trained finished
+(runs another process holds are left to it, and reported as `elsewhere` events), 1 when a run
+failed (each failure is recorded in the run's status with its reason). On SIGTERM the worker
+releases its leases and exits; the runs it held show as interrupted and resume from their last
+chunk.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
+import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.store import SuitePaths
-from harness.tracking import MetricSink, NullSink
-from harness.tracking.wandb_sink import WandbSink, read_tracking
-from harness.training.compile_cache import enable_compilation_cache
-from harness.training.job import Report, train_job
-from runners.outcome import fail_unfinished, unfinished_runs
+from harness.claim import Claim, claim_runs
+from harness.errors import error_line
+from harness.store import RunStatus, SuitePaths
+from harness.store.lease import Lease, LeaseLost, slurm_task
+from harness.tracking.settings import read_tracking
+from harness.tracking.sink import MetricSink, NullSink
 from runners.protocol import encode_event, read_job_spec
+
+Report = Callable[[dict[str, Any]], None]
+HANG_AFTER_CHUNK = "HARNESS_TEST_HANG_AFTER_CHUNK"
+"""Test-only: a worker stops making progress after storing this chunk (see HANG_MARKER)."""
+HANG_MARKER = "HARNESS_TEST_HANG_MARKER"
+"""Test-only: the file whose creation marks that a worker hung once; later workers go on."""
 
 
 def report(event: dict[str, Any]) -> None:
@@ -27,36 +40,99 @@ def report(event: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+def hang_once(events: Report) -> Report:
+    """`events`, hanging forever after the chunk `$HARNESS_TEST_HANG_AFTER_CHUNK` of the first
+    worker to get there (tests of stall detection); `events` itself when the hook is unset."""
+    after, marker = os.environ.get(HANG_AFTER_CHUNK), os.environ.get(HANG_MARKER)
+    if not after or not marker:
+        return events
+
+    def hanging(event: dict[str, Any]) -> None:
+        events(event)
+        if event.get("event") == "progress" and event["chunk"] >= int(after):
+            try:
+                Path(marker).touch(exist_ok=False)
+            except FileExistsError:
+                return
+            while True:
+                time.sleep(3600)
+
+    return hanging
+
+
+def _own_slurm_task(lease: Lease) -> bool:
+    """A lease left by an earlier run of this very Slurm task (it was requeued) may be taken."""
+    task = slurm_task()
+    return task is not None and lease.slurm_task == task
+
+
 def run_job_spec(spec_path: Path, events: Report = report) -> list[str]:
-    """Train the job of a spec file, recording any exception on its unfinished runs; return
-    the ids of the runs that failed."""
+    """Claim and train the runs of a spec file's job; return the ids of the runs that failed.
+
+    Any exception is recorded as the failure of every run this worker still holds."""
     spec = read_job_spec(spec_path)
-    sink = make_sink(spec.paths)
+    job, paths = spec.job, spec.paths
+    claims, skipped = claim_runs(job.runs, paths, job_id=job.job_id, retries=spec.retries,
+                                 timeout_seconds=spec.stall_timeout, may_take=_own_slurm_task)
+    for skip in skipped:
+        if skip.elsewhere:
+            events({"event": "elsewhere", "job_id": job.job_id, "run_id": skip.run.run_id,
+                    "why": skip.why})
+    if not claims:
+        return []
+    from harness.training.compile_cache import enable_compilation_cache
+    from harness.training.job import train_job
+
+    enable_compilation_cache()
+    sink = make_sink(paths)
     try:
-        return train_job(spec.job, spec.paths, events, submitted_at=spec.submitted_at,
-                         sink=sink)
+        return train_job(job, paths, hang_once(events), submitted_at=spec.submitted_at,
+                         sink=sink, claims=claims, stall_timeout=spec.stall_timeout)
     except Exception as err:  # noqa: BLE001 - every failure is recorded, then reported
         traceback.print_exc()
-        reason = f"{type(err).__name__}: {err}".splitlines()[0]
-        fail_unfinished(spec.job, spec.paths, reason, recorded_by=os.getpid())
-        events({"event": "job_failed", "job_id": spec.job.job_id, "reason": reason})
-        return list(unfinished_runs(spec.job, spec.paths))
+        reason = error_line(err)
+        _fail_held(claims, reason, job.job_id)
+        events({"event": "job_failed", "job_id": job.job_id, "reason": reason})
+        return [claim.run.run_id for claim in claims if _failed(claim)]
+    except BaseException:
+        for claim in claims:
+            with contextlib.suppress(Exception):
+                claim.writer.release("interrupted")
+        raise
     finally:
         sink.close()
 
 
+def _fail_held(claims: list[Claim], reason: str, job_id: str) -> None:
+    """Record `reason` on every claimed run whose lease this worker still holds."""
+    for claim in claims:
+        if not claim.writer.released:
+            with contextlib.suppress(LeaseLost):
+                claim.writer.fail(reason, job_id=job_id)
+
+
+def _failed(claim: Claim) -> bool:
+    return claim.writer.record.status()["status"] == RunStatus.FAILED
+
+
 def make_sink(paths: SuitePaths) -> MetricSink:
     """The W&B mirror the suite's latest `harness run` asked for, or none."""
+    from harness.tracking.wandb_sink import WandbSink
+
     wandb_spec = read_tracking(paths)
     return NullSink() if wandb_spec is None else WandbSink(wandb_spec, paths)
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    sys.exit(128 + signum)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Train the job in the spec file named by the only argument."""
     (spec_path,) = argv if argv is not None else sys.argv[1:]
-    enable_compilation_cache()
     return 1 if run_job_spec(Path(spec_path)) else 0
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _terminate)
     sys.exit(main())

@@ -60,9 +60,10 @@ def live_runs(root: Path, suite: str) -> list[tuple[dict, dict]]:
     return found
 
 
-def final_returns_of(directory: Path, suite_text: str) -> pd.DataFrame:
-    """Run a suite (dedented text) end to end through the CLI; its runs' final returns."""
+def final_scores_of(directory: Path, suite_text: str,
+                    reduction: str = "last_episodes:100") -> pd.DataFrame:
+    """Run a suite (dedented text) end to end through the CLI; its runs' final scores."""
     suite = write_suite(directory, suite_text)
     root = directory / "results"
     assert cli.main(["run", str(suite), "--results-dir", str(root)]) == 0
-    return results.final_returns(results.load(suite, root=root))
+    return results.final_scores(suite, root=root, reduction=reduction)

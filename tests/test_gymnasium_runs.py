@@ -47,19 +47,22 @@ def test_gymnasium_run_stores_gymnax_metrics_and_resumes_after_a_crash(tmp_path:
     for run in job.runs:
         assert RunRecord(paths.run(run.run_id)).metadata()["resumed_from_chunk"] == 1
 
-    wide = results.load(suite.name, root=tmp_path / "results", wide=True)
-    for _, rows in wide.groupby("run_id"):
+    root = tmp_path / "results"
+    updates = results.load(suite.name, root=root, wide=True, metrics="losses/value_loss")
+    for _, rows in updates.groupby("run_id"):
         assert list(rows["global_step"]) == [128 * (i + 1) for i in range(40)]
-    evaluated = wide.dropna(subset=["eval/episodic_return"])
+    evaluated = results.episodes(suite.name, root=root, kind="eval")
     assert list(evaluated["global_step"].unique()) == [2560, 5120]
-    assert evaluated["eval/episodic_return"].between(8, 500).all()
-    returns = wide["charts/episodic_return"].dropna()
-    assert len(returns) > 0 and returns.between(8, 500).all()
-    lengths = wide.loc[returns.index, "charts/episodic_length"]
-    pd.testing.assert_series_equal(returns, lengths, check_names=False)
+    assert evaluated.groupby(["run_id", "global_step"]).size().eq(2).all()
+    assert evaluated["episodic_return"].between(8, 500).all()
+    trained = results.episodes(suite.name, root=root, kind="train")
+    assert len(trained) > 0 and trained["episodic_return"].between(8, 500).all()
+    pd.testing.assert_series_equal(trained["episodic_return"],
+                                   trained["episodic_length"].astype(float), check_names=False)
+    wide = results.load(suite.name, root=root, wide=True)
     gymnax_metrics = {"global_step", "charts/episodic_return", "charts/episodic_length",
                       "charts/SPS", "charts/learning_rate", "losses/value_loss",
                       "losses/policy_loss", "losses/entropy", "losses/approx_kl",
                       "losses/old_approx_kl", "losses/clipfrac", "losses/explained_variance",
-                      "eval/episodic_return"}
+                      "eval/episodic_return", "eval/episodic_length"}
     assert gymnax_metrics <= set(wide.columns)

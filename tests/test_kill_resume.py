@@ -50,12 +50,15 @@ def test_rerun_after_sigkill_completes_every_run_once(tmp_path: Path,
     assert cli.main(["run", str(suite), "--results-dir", str(root)]) == 0
     table = results.runs("killed", root=root)
     assert len(table) == 4 and set(table["status"]) == {"done"}
-    wide = results.load("killed", root=root, wide=True)
-    for run_id, rows in wide.groupby("run_id"):
+    updates = results.load("killed", root=root, wide=True, metrics="losses/value_loss")
+    for run_id, rows in updates.groupby("run_id"):
         steps = list(rows["global_step"])
         assert steps == [512 * (i + 1) for i in range(200)], run_id
 
     reference = tmp_path / "reference"
     assert cli.main(["run", str(suite), "--results-dir", str(reference)]) == 0
+    wide = results.load("killed", root=root, wide=True).drop(columns="charts/SPS")
     clean = results.load("killed", root=reference, wide=True).drop(columns="charts/SPS")
-    pd.testing.assert_frame_equal(wide.drop(columns="charts/SPS"), clean)
+    pd.testing.assert_frame_equal(wide, clean)
+    pd.testing.assert_frame_equal(results.episodes("killed", root=root),
+                                  results.episodes("killed", root=reference))

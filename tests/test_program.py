@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from harness.training.layout import MAX_ROWS, TARGET_CHUNKS, plan_layout
+from harness.training.layout import TARGET_CHUNKS, plan_layout
 
 STRESS_INIT = """
 import jax, jax.numpy as jnp
@@ -29,14 +29,18 @@ print("done")
 
 @pytest.mark.parametrize("num_updates", [1, 7, 19, 20, 21, 976, 977, 10_000, 48_828, 999_999])
 @pytest.mark.parametrize("eval_every", [None, 1, 50, 333])
-def test_layout_covers_every_update_once_in_whole_rows(num_updates: int,
-                                                       eval_every: int | None) -> None:
-    layout = plan_layout(num_updates, eval_every)
+@pytest.mark.parametrize("max_rows", [None, 1000])
+def test_layout_covers_every_update_once_in_whole_rows(num_updates: int, eval_every: int | None,
+                                                       max_rows: int | None) -> None:
+    layout = plan_layout(num_updates, eval_every, max_rows)
     assert layout.chunk_updates % layout.log_every == 0
     assert (layout.num_chunks - 1) * layout.chunk_updates < num_updates
     assert num_updates <= layout.num_chunks * layout.chunk_updates
     assert sum(layout.valid_updates(c) for c in range(layout.num_chunks)) == num_updates
-    assert -(-num_updates // layout.log_every) <= MAX_ROWS
+    if max_rows is None:
+        assert layout.log_every == 1, "full resolution: one metric row per update"
+    else:
+        assert -(-num_updates // layout.log_every) <= max_rows
     if eval_every is None:
         assert layout.num_chunks <= TARGET_CHUNKS
     else:

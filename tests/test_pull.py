@@ -20,6 +20,7 @@ from wandb.sdk.lib.service.service_connection import WandbApiFailedError
 
 from harness import cli, results
 from harness.store import RunRecord, SuitePaths
+from harness.store.tables import run_tables
 from harness.tracking import pull
 from harness.tracking.backoff import RateLimitedError, RetryPolicy, is_rate_limited
 from harness.tracking.pull import (
@@ -107,9 +108,15 @@ def expected_rows(api: wandb_standin.Api, wandb_ids: set[str]) -> pd.DataFrame:
 
 
 def loaded_rows(root: Path) -> pd.DataFrame:
-    tidy = results.load(SUITE, root=root)
+    tidy = results.load(SUITE, root=root).astype({"run_id": "str", "metric": "str"})
     return (tidy[["run_id", "global_step", "metric", "value"]]
             .sort_values(["run_id", "global_step", "metric"], ignore_index=True))
+
+
+def metrics_of(paths: SuitePaths, run_id: str) -> pd.DataFrame:
+    """The stored metric rows of a pulled run."""
+    record = RunRecord(paths.run(run_id))
+    return run_tables(record, record.status())[0].to_pandas()
 
 
 @pytest.fixture
@@ -169,7 +176,7 @@ def test_runs_without_global_step_use_wandb_step(tmp_path: Path) -> None:
     assert ids(report.of("fetched")) == {"plain"}
     tidy = results.load(SUITE, root=tmp_path)
     assert list(zip(tidy.global_step, tidy.metric, tidy.value, strict=True)) == [
-        (0, "loss", 3.0), (1, "reward", 1.0), (2, "loss", 1.0), (2, "reward", 2.0)]
+        (0, "loss", 3.0), (2, "loss", 1.0), (1, "reward", 1.0), (2, "reward", 2.0)]
     table = results.runs(SUITE, root=tmp_path)
     assert table.loc[0, "algo"] == "a2c" and pd.isna(table.loc[0, "seed"])
 
@@ -365,7 +372,7 @@ def test_failed_fetches_keep_the_earlier_copy_and_leave_no_partial_run(
         api: wandb_standin.Api, tmp_path: Path) -> None:
     run_pull(api, tmp_path)
     paths = SuitePaths(tmp_path, SUITE)
-    before = RunRecord(paths.run("wandb-ppo-cp-1")).read_metrics()
+    before = metrics_of(paths, "wandb-ppo-cp-1")
     api.server_run(PROJECT, "ppo-cp-1").log([{"global_step": 99_999, "losses/value_loss": 0.1}])
     api.fail("history_page", "ppo-cp-1", status=500, times=None, after=1)
     api.add_run(PROJECT, "new-bad", cleanrl_config("ppo", "CartPole-v1", 3), history(3))
@@ -375,7 +382,7 @@ def test_failed_fetches_keep_the_earlier_copy_and_leave_no_partial_run(
     assert {(o.wandb_id, o.reason) for o in report.of("failed")} == {
         ("ppo-cp-1", "WandbApiFailedError: HTTP 500"), ("new-bad", "CommError: HTTP 500")}
     assert ids(report.of("fetched")) == {"new-good"} and not report.ok
-    pd.testing.assert_frame_equal(RunRecord(paths.run("wandb-ppo-cp-1")).read_metrics(), before)
+    pd.testing.assert_frame_equal(metrics_of(paths, "wandb-ppo-cp-1"), before)
     assert not paths.run("wandb-new-bad").dir.exists()
     assert list(paths.pull_staging.iterdir()) == []
     assert set(results.runs(SUITE, root=tmp_path)["status"]) == {"done"}

@@ -56,9 +56,9 @@ def tampered(stored: tuple[Path, list[str]], tmp_path_factory: pytest.TempPathFa
     """The report on a run whose stored value loss at row 3 and jax version were changed:
     `(report, tampered metrics, jax version now)`."""
     root, record = _copy(stored, tmp_path_factory.mktemp("tampered"))
-    metrics = pd.read_parquet(record.paths.metrics)
+    metrics = pd.read_feather(record.paths.metrics)
     metrics.loc[3, "losses/value_loss"] += 0.25
-    metrics.to_parquet(record.paths.metrics, index=False)
+    metrics.to_feather(record.paths.metrics)
     metadata = record.metadata()
     now = metadata["provenance"]["packages"]["jax"]
     metadata["provenance"]["packages"]["jax"] = "0.4.1"
@@ -128,9 +128,9 @@ def test_harness_reproduce_command_prints_the_report_and_exits_by_it(
     assert cli.main(["reproduce", run_ids[0], "--results-dir", str(root)]) == 0
     assert "reproduced exactly" in capsys.readouterr().out
     tampered_root, record = _copy(stored, tmp_path)
-    metrics = pd.read_parquet(record.paths.metrics)
+    metrics = pd.read_feather(record.paths.metrics)
     metrics.loc[0, "losses/entropy"] += 1.0
-    metrics.to_parquet(record.paths.metrics, index=False)
+    metrics.to_feather(record.paths.metrics)
     assert cli.main(["reproduce", run_ids[0], "--results-dir", str(tampered_root)]) == 1
     assert "losses/entropy: first at global_step" in capsys.readouterr().out
     assert cli.main(["reproduce", "unknown", "--results-dir", str(root)]) == 2

@@ -109,6 +109,6 @@ def test_interrupted_task_is_requeued_resumes_and_a_new_harness_run_follows_it(
     assert resumed, "no run resumed from its checkpoint after the requeue"
     requeue_seconds = datetime.fromisoformat(resumed[0]["started_at"]).timestamp() - interrupted
     print(f"requeue and resume took {requeue_seconds:.0f}s")
-    wide = results.load("requeued", root=root, wide=True)
+    wide = results.load("requeued", root=root, wide=True, metrics="losses/value_loss")
     for run_id, rows in wide.groupby("run_id"):
         assert list(rows["global_step"]) == [512 * (i + 1) for i in range(80)], run_id

@@ -1,10 +1,12 @@
-"""The run record: a run is done only after every row is stored; writes are atomic."""
+"""The run record: a run is done only after every row is stored; writes are atomic and
+created with the user's umask."""
 
 from __future__ import annotations
 
 import os
-import socket
+import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,53 +15,83 @@ import pytest
 
 from harness.store import RunRecord, RunStatus, SuitePaths
 from harness.store.atomic import write_json
-from harness.store.record import is_interrupted
+from harness.store.checkpoint import Checkpoint
+from harness.store.lease import acquire
+from harness.store.tables import empty_episodes, run_tables
+from harness.store.writer import RunWriter
 
 
 def _rows(first_step: int) -> pd.DataFrame:
     return pd.DataFrame({"global_step": [first_step, first_step + 1],
-                         "charts/episodic_return": [1.0, np.nan]})
+                         "losses/value_loss": [1.0, np.nan]})
+
+
+def _episodes(steps: list[int], returns: list[float]) -> pd.DataFrame:
+    frame = pd.DataFrame({"kind": "train", "global_step": steps, "episodic_return": returns,
+                          "episodic_length": [10] * len(steps),
+                          "terminated": [True] * len(steps)})
+    return frame.astype(empty_episodes().dtypes.to_dict())
 
 
 @pytest.fixture
-def record(tmp_path: Path) -> RunRecord:
-    return RunRecord(SuitePaths(tmp_path, "suite").run("abc123"))
+def writer(tmp_path: Path) -> RunWriter:
+    paths = SuitePaths(tmp_path, "suite").run("abc123")
+    return RunWriter(paths, acquire(paths))
 
 
-def test_new_run_is_pending(record: RunRecord) -> None:
+def test_new_run_is_pending(tmp_path: Path) -> None:
+    record = RunRecord(SuitePaths(tmp_path, "suite").run("abc123"))
     assert record.status() == {"status": "pending"}
     assert not record.is_done()
-    assert record.read_metrics().empty
 
 
-def test_run_is_done_only_after_finish_and_then_has_every_row(record: RunRecord) -> None:
-    record.set_status(RunStatus.RUNNING)
-    record.write_chunk(0, _rows(0))
-    record.write_chunk(1, _rows(2))
-    record.save_checkpoint(2, [np.arange(3)])
+def test_run_is_done_only_after_finish_and_then_has_every_row_and_episode(
+        writer: RunWriter) -> None:
+    record = writer.record
+    writer.set_status(RunStatus.RUNNING)
+    writer.write_chunk(0, _rows(0), _episodes([1], [5.0]))
+    writer.write_chunk(1, _rows(2), _episodes([2, 3], [7.0, 9.0]))
+    writer.save_checkpoint(Checkpoint(2, {"layout": 1}, "0.1.0", [np.arange(3)]))
     assert not record.is_done()
-    assert list(record.read_metrics()["global_step"]) == [0, 1, 2, 3]
-    record.finish(num_chunks=2)
-    assert record.is_done()
-    assert list(record.read_metrics()["global_step"]) == [0, 1, 2, 3]
+    metrics, episodes = run_tables(record, record.status())
+    assert metrics.column("global_step").to_pylist() == [0, 1, 2, 3]
+    assert episodes.column("episodic_return").to_pylist() == [5.0, 7.0, 9.0]
+    writer.finish(num_chunks=2, global_step=4)
+    state = record.status()
+    assert record.is_done() and state["global_step"] == 4
+    assert state["scores"]["last_episodes:100"] == {"score": 7.0, "episodes": 3}
+    assert state["scores"]["eval"] == {"score": None, "episodes": 0}
+    assert set(state["files"]) == {"metrics", "episodes"}
+    metrics, episodes = run_tables(record, state)
+    assert metrics.column("global_step").to_pylist() == [0, 1, 2, 3]
+    assert episodes.num_rows == 3
     assert not record.paths.chunks_dir.exists() and not record.paths.checkpoint.exists()
+    assert writer.released and record.lease().outcome == "done"
 
 
-def test_rewriting_a_chunk_replaces_it(record: RunRecord) -> None:
-    record.write_chunk(0, _rows(0))
-    record.write_chunk(0, _rows(0))
-    record.finish(num_chunks=1)
-    assert len(record.read_metrics()) == 2
+def test_rewriting_a_chunk_replaces_it(writer: RunWriter) -> None:
+    writer.write_chunk(0, _rows(0), _episodes([1], [1.0]))
+    writer.write_chunk(0, _rows(0), _episodes([1], [1.0]))
+    writer.finish(num_chunks=1, global_step=2)
+    metrics, episodes = run_tables(writer.record, writer.record.status())
+    assert (metrics.num_rows, episodes.num_rows) == (2, 1)
 
 
-def test_checkpoint_round_trip_keeps_arrays_and_order(record: RunRecord) -> None:
+def test_checkpoint_round_trip_keeps_arrays_order_layout_and_version(writer: RunWriter) -> None:
     leaves = [np.arange(12, dtype=np.float32).reshape(3, 4), np.array([7, 9], dtype=np.uint32)]
-    record.save_checkpoint(5, leaves)
-    chunks_done, loaded = record.load_checkpoint()
-    assert chunks_done == 5
-    assert [leaf.dtype for leaf in loaded] == [np.float32, np.uint32]
-    for got, want in zip(loaded, leaves, strict=True):
+    writer.save_checkpoint(Checkpoint(5, {"chunk_updates": 4}, "0.1.0", leaves))
+    loaded = writer.record.checkpoint()
+    assert (loaded.chunks_done, loaded.layout, loaded.harness_version) == (
+        5, {"chunk_updates": 4}, "0.1.0")
+    assert [leaf.dtype for leaf in loaded.leaves] == [np.float32, np.uint32]
+    for got, want in zip(loaded.leaves, leaves, strict=True):
         np.testing.assert_array_equal(got, want)
+    shapes = [(leaf.shape, leaf.dtype) for leaf in leaves]
+    assert loaded.mismatch({"chunk_updates": 4}, "0.1.0", shapes) is None
+    assert "harness 0.1.0, this is harness 0.2.0" in loaded.mismatch(
+        {"chunk_updates": 4}, "0.2.0", shapes)
+    assert "chunk layout" in loaded.mismatch({"chunk_updates": 8}, "0.1.0", shapes)
+    assert "array shapes" in loaded.mismatch({"chunk_updates": 4}, "0.1.0", shapes[:1])
 
 
 def test_failed_write_leaves_previous_file_and_no_temporary(tmp_path: Path) -> None:
@@ -67,22 +99,32 @@ def test_failed_write_leaves_previous_file_and_no_temporary(tmp_path: Path) -> N
     write_json(target, {"status": "running"})
     with pytest.raises(ValueError):
         write_json(target, {"status": float("nan")})
-    assert target.read_text().strip().startswith("{")
     assert "running" in target.read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["status.json"]
 
 
-def test_config_is_written_once(record: RunRecord) -> None:
-    record.write_config({"seed": 1}, suite="suite")
-    record.write_config({"seed": 2}, suite="suite")
-    assert record.config() == {"suite": "suite", "run_id": "abc123", "seed": 1}
+def test_config_is_written_once(writer: RunWriter) -> None:
+    writer.write_config({"seed": 1, "exp_name": "a", "env_id": "e"}, suite="suite")
+    writer.write_config({"seed": 2, "exp_name": "a", "env_id": "e"}, suite="suite")
+    assert writer.record.config()["seed"] == 1
 
 
-def test_a_running_status_whose_local_worker_is_gone_is_interrupted() -> None:
-    gone = subprocess.Popen(["true"])
-    gone.wait()
-    here = {"status": "running", "host": socket.gethostname()}
-    assert is_interrupted({**here, "pid": gone.pid})
-    assert not is_interrupted({**here, "pid": os.getpid()})
-    assert not is_interrupted({**here, "pid": gone.pid, "host": "another-node"})
-    assert not is_interrupted({**here, "pid": gone.pid, "status": "done"})
+def test_store_files_are_created_with_the_users_umask(tmp_path: Path) -> None:
+    script = (
+        "import os, sys, numpy as np, pandas as pd\n"
+        "from harness.store import SuitePaths\n"
+        "from harness.store.lease import acquire\n"
+        "from harness.store.writer import RunWriter\n"
+        "from harness.store.checkpoint import Checkpoint\n"
+        "os.umask(0o022)\n"
+        "from pathlib import Path\n"
+        "paths = SuitePaths(Path(sys.argv[1]), 's').run('r')\n"
+        "w = RunWriter(paths, acquire(paths))\n"
+        "w.update_metadata(a=1)\n"
+        "w.save_checkpoint(Checkpoint(1, None, '0', [np.zeros(2)]))\n"
+        "w.write_chunk(0, pd.DataFrame({'global_step': [1]}), pd.DataFrame())\n")
+    subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=True)
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert len(files) >= 5
+    for path in files:
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o644, path

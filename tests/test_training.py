@@ -11,6 +11,7 @@ import pytest
 from harness.jobs import Job, plan_jobs
 from harness.runs import expand
 from harness.store import RunRecord, SuitePaths
+from harness.store.tables import run_tables
 from harness.suite import load_suite
 from harness.training.job import train_job
 from tests.conftest import write_suite
@@ -28,8 +29,14 @@ total_timesteps: 20480
 """
 
 
+def _tables(paths: SuitePaths, run_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    record = RunRecord(paths.run(run_id))
+    metrics, episodes = run_tables(record, record.status())
+    return metrics.to_pandas().drop(columns=["charts/SPS"]), episodes.to_pandas()
+
+
 def _metrics(paths: SuitePaths, run_id: str) -> pd.DataFrame:
-    return RunRecord(paths.run(run_id)).read_metrics().drop(columns=["charts/SPS"])
+    return _tables(paths, run_id)[0]
 
 
 @pytest.fixture(scope="module")
@@ -51,30 +58,41 @@ def test_same_seed_gives_identical_metrics_twice(job: Job, reference: SuitePaths
     again = SuitePaths(tmp_path, job.suite)
     assert train_job(job, again) == []
     for run in job.runs:
-        first, second = _metrics(reference, run.run_id), _metrics(again, run.run_id)
-        assert len(first) == run.num_updates == 40
-        pd.testing.assert_frame_equal(first, second)
+        first, second = _tables(reference, run.run_id), _tables(again, run.run_id)
+        assert len(first[0]) == run.num_updates == 40
+        pd.testing.assert_frame_equal(first[0], second[0])
+        pd.testing.assert_frame_equal(first[1], second[1])
 
 
 def test_each_run_has_its_own_key_and_learning_rate(job: Job, reference: SuitePaths) -> None:
-    by_name = {(r.exp_name, r.seed): _metrics(reference, r.run_id) for r in job.runs}
-    lr = {name: frame["charts/learning_rate"].iloc[0] for name, frame in by_name.items()}
+    by_name = {(r.exp_name, r.seed): _tables(reference, r.run_id) for r in job.runs}
+    lr = {name: tables[0]["charts/learning_rate"].iloc[0] for name, tables in by_name.items()}
     assert lr[("ppo", 0)] == pytest.approx(2.5e-4) and lr[("fast", 0)] == pytest.approx(1e-3)
-    returns = {name: frame["charts/episodic_return"].to_numpy() for name, frame in by_name.items()}
-    assert not np.array_equal(returns[("ppo", 0)], returns[("ppo", 1)], equal_nan=True)
+    returns = {name: tables[1]["episodic_return"].to_numpy() for name, tables in by_name.items()}
+    assert not np.array_equal(returns[("ppo", 0)], returns[("ppo", 1)])
 
 
-def test_metrics_rows_have_steps_names_and_absent_returns(job: Job, reference: SuitePaths) -> None:
-    frame = _metrics(reference, job.runs[0].run_id)
+def test_metric_rows_and_episodes_have_steps_names_and_real_episodes(
+        job: Job, reference: SuitePaths) -> None:
+    frame, episodes = _tables(reference, job.runs[0].run_id)
     assert list(frame["global_step"]) == [512 * (i + 1) for i in range(40)]
-    for name in ("charts/episodic_return", "charts/episodic_length", "charts/learning_rate",
-                 "losses/value_loss", "losses/policy_loss", "losses/entropy", "losses/approx_kl",
-                 "losses/old_approx_kl", "losses/clipfrac", "losses/explained_variance"):
+    for name in ("charts/learning_rate", "losses/value_loss", "losses/policy_loss",
+                 "losses/entropy", "losses/approx_kl", "losses/old_approx_kl", "losses/clipfrac",
+                 "losses/explained_variance"):
         assert name in frame.columns, name
-    returns = frame["charts/episodic_return"].dropna()
-    assert (returns > 0).all(), "an episodic return is only reported when an episode finished"
-    lengths = frame["charts/episodic_length"].dropna()
-    np.testing.assert_allclose(returns, lengths), "CartPole pays 1 per step: return == length"
+    assert "charts/episodic_return" not in frame.columns, "episodes have their own table"
+    assert list(episodes.columns) == ["kind", "global_step", "episodic_return",
+                                      "episodic_length", "terminated"]
+    assert set(episodes["kind"]) == {"train"} and len(episodes) > 100
+    assert (episodes["episodic_return"] > 0).all()
+    # CartPole pays 1 per step: return == length
+    np.testing.assert_array_equal(episodes["episodic_return"],
+                                  episodes["episodic_length"].astype(float))
+    assert episodes["global_step"].is_monotonic_increasing
+    assert (episodes["global_step"] % 4 == 0).all(), "every copy has stepped (4 envs)"
+    assert episodes["global_step"].max() <= 20480
+    truncated = episodes[~episodes["terminated"]]
+    assert (truncated["episodic_length"] == 500).all(), "only the time limit truncates"
     metadata = RunRecord(reference.run(job.runs[0].run_id)).metadata()
     assert metadata["compile_seconds"] > 0 and metadata["train_seconds"] > 0
     assert metadata["provenance"]["packages"]["jax"]
@@ -97,13 +115,17 @@ def test_interrupted_job_resumes_from_checkpoint_with_identical_metrics(
         train_job(job, paths, crash_after_third_chunk)
     for run in job.runs:
         record = RunRecord(paths.run(run.run_id))
-        assert record.status()["status"] == "running" and not record.is_done()
-        assert record.load_checkpoint()[0] == 3
+        assert record.status()["status"] == "failed" and not record.is_done()
+        assert record.status()["reason"] == "_Crash"
+        assert record.checkpoint().chunks_done == 3
     assert train_job(job, paths) == []
     for run in job.runs:
-        assert RunRecord(paths.run(run.run_id)).metadata()["resumed_from_chunk"] == 3
-        pd.testing.assert_frame_equal(_metrics(paths, run.run_id),
-                                      _metrics(reference, run.run_id))
+        metadata = RunRecord(paths.run(run.run_id)).metadata()
+        assert metadata["resumed_from_chunk"] == 3
+        assert [a["resumes_from_chunk"] for a in metadata["attempts"]] == [0, 3]
+        for resumed, clean in zip(_tables(paths, run.run_id), _tables(reference, run.run_id),
+                                  strict=True):
+            pd.testing.assert_frame_equal(resumed, clean)
 
 
 def test_done_runs_are_not_trained_again(job: Job, reference: SuitePaths) -> None:

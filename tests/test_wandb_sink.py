@@ -16,9 +16,11 @@ from harness import cli, results
 from harness.jobs import plan_jobs
 from harness.runs import expand
 from harness.store import RunRecord, SuitePaths
+from harness.store.tables import run_tables
 from harness.suite import load_suite
 from harness.suite.tracking_settings import WandbSettings
-from harness.tracking.wandb_sink import WandbSink, resolve_wandb, wandb_run_id
+from harness.tracking.settings import resolve_wandb
+from harness.tracking.wandb_sink import WandbSink, wandb_run_id
 from harness.training.job import train_job
 from tests.conftest import write_suite
 
@@ -84,9 +86,11 @@ def test_each_batched_seed_is_its_own_wandb_run_with_open_rl_benchmark_config(
 
 
 @pytest.mark.slow
-def test_every_stored_metric_row_is_logged_at_its_global_step(tracked: tuple[Path, Path]) -> None:
+def test_every_metric_row_and_every_episode_is_logged_at_its_global_step(
+        tracked: tuple[Path, Path]) -> None:
     _, root = tracked
     wide = results.load("tracked", root=root, wide=True)
+    episodes = results.episodes("tracked", root=root)
     mirrored = offline_runs(root, "tracked")
     for run_id, rows in wide.groupby("run_id"):
         _, history = read_offline_run(mirrored[wandb_run_id("tracked", run_id)])
@@ -95,7 +99,12 @@ def test_every_stored_metric_row_is_logged_at_its_global_step(tracked: tuple[Pat
             for metric, value in row.items():
                 if metric.startswith(("charts/", "losses/")) and not math.isnan(value):
                     assert item[metric] == pytest.approx(value, rel=1e-6), (metric, item)
-            assert "charts/episodic_return" in item or math.isnan(row["charts/episodic_return"])
+        logged = [(item["global_step"], item["charts/episodic_return"], item[
+            "charts/episodic_length"]) for item in history if "charts/episodic_return" in item]
+        mine = episodes[episodes["run_id"] == run_id]
+        assert logged == list(zip(mine["global_step"], mine["episodic_return"],
+                                  mine["episodic_length"], strict=True)), \
+            "one return point per finished episode, at the step it ended"
 
 
 @pytest.mark.slow
@@ -153,7 +162,7 @@ def test_wandb_failure_leaves_training_and_the_store_intact(
     assert train_job(job, paths, sink=WandbSink(_spec(), paths, warnings.append)) == []
     for run in job.runs:
         record = RunRecord(paths.run(run.run_id))
-        assert record.is_done() and len(record.read_metrics()) == 4
+        assert record.is_done() and run_tables(record, record.status())[0].num_rows == 4
         assert record.metadata()["wandb"]["status"] == recorded
     assert len(warnings) == 2, "one warning per run, not one per row"
 

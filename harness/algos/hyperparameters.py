@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from functools import cache, cached_property
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
 
 
 class Traced:
@@ -18,11 +19,20 @@ class Traced:
 
 TRACED = Traced()
 
+
+def integral(value: Any) -> Any:
+    """An integral float (`1e6`, as CleanRL writes budgets) as the int it equals; else `value`."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Integer = Annotated[StrictInt, BeforeValidator(integral)]
+"""An integer, also when written as an integral float such as `1e6` or `2.5e5` (not `1.5`)."""
+PositiveInt = Annotated[Integer, Field(gt=0)]
+NonNegativeInt = Annotated[Integer, Field(ge=0)]
 PositiveFloat = Annotated[float, Field(gt=0)]
 UnitFloat = Annotated[float, Field(ge=0, le=1)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
-HiddenSizes = Annotated[tuple[Annotated[StrictInt, Field(gt=0)], ...],
-                        Field(strict=False, min_length=1)]
+HiddenSizes = Annotated[tuple[PositiveInt, ...], Field(strict=False, min_length=1)]
 """Hidden layer widths: a non-empty list of positive integers."""
 
 
@@ -30,7 +40,8 @@ class Hyperparameters(BaseModel):
     """An algorithm's hyperparameters; subclasses declare one typed field per hyperparameter."""
 
     model_config = ConfigDict(
-        extra="forbid", strict=True, frozen=True, use_attribute_docstrings=True
+        extra="forbid", strict=True, frozen=True, use_attribute_docstrings=True,
+        allow_inf_nan=False,
     )
 
     algo: ClassVar[str]
@@ -42,6 +53,7 @@ class Hyperparameters(BaseModel):
         raise NotImplementedError
 
     @classmethod
+    @cache
     def traced_names(cls) -> tuple[str, ...]:
         """Names of the fields marked traced, in declaration order."""
         return tuple(
@@ -53,6 +65,11 @@ class Hyperparameters(BaseModel):
     def traced_values(self) -> dict[str, float]:
         """The traced fields as floats, ready to become the vmapped `hp` argument."""
         return {name: float(getattr(self, name)) for name in self.traced_names()}
+
+    @cached_property
+    def static_key(self) -> tuple:
+        """The static fields as a hashable, sorted tuple (computed once per instance)."""
+        return tuple(sorted(self.static_values().items()))
 
     def static_values(self) -> dict[str, Any]:
         """The static fields: together they decide the shape of the compiled program."""

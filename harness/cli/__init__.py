@@ -1,4 +1,8 @@
-"""The `harness` command: run, plan and inspect suites; reproduce a run; pull W&B runs."""
+"""The `harness` command: run, plan and inspect suites; reproduce a run; pull W&B runs.
+
+Only `run` and `reproduce` import JAX (in the worker processes, or for `reproduce` here):
+`--help`, `envs`, `plan` and `status` start in well under a second.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +12,18 @@ from pathlib import Path
 
 from rich.console import Console
 
-from harness import results
 from harness.cli.exit_codes import EXIT_BAD_INPUT, EXIT_FAILED_RUNS
-from harness.cli.pull_command import add_pull_command, pull_command
+from harness.cli.pull_command import add_pull_command
 from harness.cli.run_flags import add_run_flags, runner_settings, wandb_spec
-from harness.cli.tables import print_catalog, print_plan, print_status, print_summary
-from harness.execute import Plan, make_plan, run_plan
-from harness.reproduce import ReproduceError, reproduce
-from harness.store import RunStatus
+from harness.cli.tables import print_catalog, print_plan, print_status
+from harness.execute import Plan, ResultsDirError, make_plan, run_plan
+from harness.store.state import RunState
 from harness.suite import SuiteError, find_suite, load_suite
-from harness.training.compile_cache import enable_compilation_cache
 from runners.base import RunnerSetupError, make_runner
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="harness", description=__doc__)
+    parser = argparse.ArgumentParser(prog="harness", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def suite_command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -34,8 +35,10 @@ def _parser() -> argparse.ArgumentParser:
 
     run = suite_command("run", "train every run of a suite that is not done yet")
     add_run_flags(run)
-    suite_command("plan", "list a suite's runs, their ids and status, without training")
-    suite_command("status", "count a suite's runs by status per algorithm and environment")
+    plan = suite_command("plan", "summarise a suite's runs and jobs, without training")
+    plan.add_argument("--runs", action="store_true",
+                      help="also list every run (exp_name, algo, env_id, seed, run_id, status)")
+    suite_command("status", "count a suite's runs by state per algorithm and environment")
     commands.add_parser("envs", help="list the known algorithms and environment ids")
     again = commands.add_parser("reproduce", help="re-train a stored run and check that its "
                                 "metrics match exactly (and which versions differ)")
@@ -57,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "reproduce":
         return _reproduce(args)
     if args.command == "pull":
-        return pull_command(args, results.results_root(args.results_dir))
+        from harness.cli.pull_command import pull_command
+
+        return pull_command(args)
     try:
         suite = load_suite(find_suite(args.suite))
         running = args.command == "run"
@@ -69,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.command == "plan":
-        print_plan(console, plan)
+        print_plan(console, plan, every_run=args.runs)
         return 0
     if args.command == "status":
         print_status(console, plan)
@@ -78,9 +83,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _reproduce(args: argparse.Namespace) -> int:
+    from harness.reproduce import ReproduceError, reproduce
+    from harness.store.paths import results_root
+    from harness.training.compile_cache import enable_compilation_cache
+
     enable_compilation_cache()
     try:
-        report = reproduce(args.run_id, results.results_root(args.results_dir), suite=args.suite)
+        report = reproduce(args.run_id, results_root(args.results_dir), suite=args.suite)
     except ReproduceError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -89,30 +98,35 @@ def _reproduce(args: argparse.Namespace) -> int:
 
 
 def _run(console: Console, plan: Plan) -> int:
-    todo, jobs = plan.todo, plan.jobs
+    todo, jobs, elsewhere = plan.todo, plan.jobs, plan.elsewhere
     try:
         runner = make_runner(plan.settings)
     except RunnerSetupError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     given_up = sum(plan.gave_up(run) for run in plan.runs)
-    console.print(f"suite {plan.suite.name}: {len(plan.runs)} runs, "
-                  f"{len(plan.runs) - len(todo) - given_up} already done, {len(todo)} to train "
-                  f"in {len(jobs)} jobs on the {plan.settings.engine} runner; results in "
-                  f"{plan.paths.dir}", highlight=False)
+    done = sum(plan.state_of(run) == RunState.DONE for run in plan.runs)
+    console.print(f"suite {plan.suite.name}: {len(plan.runs)} runs, {done} already done, "
+                  f"{len(todo)} to train in {len(jobs)} jobs on the {plan.settings.engine} "
+                  f"runner; results in {plan.paths.dir}", highlight=False)
+    if elsewhere:
+        console.print(f"{len(elsewhere)} runs are being trained by other processes; this "
+                      "command follows them until they end", highlight=False)
     if given_up:
         console.print(f"{given_up} failed runs are not retried (diverged, or out of retries); "
                       "`harness status` shows why, --retry-failed trains them again",
                       highlight=False)
     try:
         plan = run_plan(plan, runner)
-    except RunnerSetupError as err:
+    except (RunnerSetupError, ResultsDirError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         console.print(f"interrupted: finished chunks are kept; `harness run {plan.suite.name}` "
                       "resumes")
         return 130
+    from harness.cli.summary import print_summary
+
     print_summary(console, plan)
-    unfinished = [run for run in plan.runs if plan.status_of(run) != RunStatus.DONE]
+    unfinished = [run for run in plan.runs if plan.state_of(run) != RunState.DONE]
     return EXIT_FAILED_RUNS if unfinished else 0

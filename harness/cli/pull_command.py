@@ -8,13 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.cli.exit_codes import EXIT_BAD_INPUT, EXIT_FAILED_RUNS
-from harness.tracking.pull import (
-    PullError,
-    PullFilters,
-    RunOutcome,
-    parse_config_filter,
-    pull_project,
-)
+from harness.store.paths import results_root
 
 
 def add_pull_command(commands: Any) -> None:
@@ -39,7 +33,7 @@ def add_pull_command(commands: Any) -> None:
     pull.add_argument("--workers", type=int, default=4, help="runs fetched at once")
 
 
-def _show(outcome: RunOutcome) -> None:
+def _show(outcome: Any) -> None:
     """One line on stderr per run fetched or failed, as the pull goes."""
     if outcome.outcome == "fetched":
         print(f"fetched {outcome.wandb_id} ({outcome.rows:,} rows)", file=sys.stderr, flush=True)
@@ -47,8 +41,11 @@ def _show(outcome: RunOutcome) -> None:
         print(f"failed {outcome.wandb_id}: {outcome.reason}", file=sys.stderr, flush=True)
 
 
-def pull_command(args: argparse.Namespace, root: Path) -> int:
+def pull_command(args: argparse.Namespace) -> int:
     """Run `harness pull`; print its report; the exit code."""
+    from harness.tracking.pull import PullError, PullFilters, parse_config_filter, pull_project
+
+    root = results_root(args.results_dir)
     try:
         filters = PullFilters(
             env_id=args.env_id, exp_name=args.exp_name, tags=args.tag,

@@ -11,7 +11,7 @@ from harness.suite import Suite, SuiteError
 from harness.suite.messages import describe_error
 from harness.suite.runner_settings import ENGINES, RunnerSettings
 from harness.suite.tracking_settings import WandbSettings
-from harness.tracking.wandb_sink import resolve_wandb
+from harness.tracking.settings import resolve_wandb
 
 
 def _positive_int(text: str) -> int:
@@ -58,7 +58,7 @@ def _sbatch_option(text: str) -> tuple[str, str]:
 
 RUNNER_FLAGS = {
     "runner": "engine", "workers": "workers", "devices": "devices",
-    "jobs_per_device": "jobs_per_device", "retries": "retries",
+    "jobs_per_device": "jobs_per_device", "retries": "retries", "stall_timeout": "stall_timeout",
     "partition": "slurm.partition", "time_min": "slurm.time_min", "mem_gb": "slurm.mem_gb",
     "cpus_per_task": "slurm.cpus_per_task", "gpus_per_task": "slurm.gpus_per_task",
     "array_parallelism": "slurm.array_parallelism", "jobs_per_task": "slurm.jobs_per_task",
@@ -81,6 +81,9 @@ def add_run_flags(run: argparse.ArgumentParser) -> None:
                      help="times a failed run is trained again (default: 2)")
     run.add_argument("--retry-failed", action="store_true",
                      help="train failed runs again even when their retries are used up")
+    run.add_argument("--stall-timeout", type=_positive_float, default=None,
+                     help="seconds without a stored chunk before a worker counts as stalled "
+                          "(at least; default 600)")
     slurm = run.add_argument_group("slurm engine (runner.slurm.*)")
     slurm.add_argument("--partition", default=None)
     slurm.add_argument("--time-min", type=_positive_int, default=None,

@@ -1,82 +1,89 @@
-"""What the `harness` command prints: plans, status, summaries and the catalog, as tables."""
+"""What `harness plan`, `status` and `envs` print (no pandas, no JAX: these start fast)."""
 
 from __future__ import annotations
 
 from collections import Counter
 
-import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from harness import results
 from harness.algos import ALGORITHMS
 from harness.envs.catalog import ENVIRONMENTS
 from harness.execute import Plan
-from harness.references import load_references, reference_for
-from harness.store.record import is_interrupted
+from harness.store.state import RUN_STATES, RunState
 
 
-def print_plan(console: Console, plan: Plan) -> None:
-    """The plan's runs, their ids and status, and the jobs still to train."""
+def state_counts(plan: Plan) -> str:
+    """`12 done, 3 failed, 1 running`: the plan's runs counted by state, in lifecycle order."""
+    counts = Counter(plan.state_of(run).value for run in plan.runs)
+    return ", ".join(f"{counts[state]} {state}" for state in RUN_STATES if counts[state])
+
+
+def print_plan(console: Console, plan: Plan, every_run: bool = False) -> None:
+    """The plan in brief (runs per experiment and environment, states, jobs still to train);
+    every run with its id and state when `every_run`."""
     table = Table(title=f"suite {plan.suite.name}", title_justify="left")
-    for column in ("exp_name", "algo", "env_id", "seed", "run_id", "status"):
+    for column in ("exp_name", "algo", "env_id", "seeds", "total_timesteps", "states"):
         table.add_column(column)
+    groups: dict[tuple[str, str], list] = {}
     for run in plan.runs:
-        table.add_row(run.exp_name, run.algo, run.env_id, str(run.seed), run.run_id,
-                      plan.status_of(run))
+        groups.setdefault((run.exp_name, run.env_id), []).append(run)
+    for (exp_name, env_id), runs in groups.items():
+        counts = Counter(plan.state_of(run).value for run in runs)
+        states = ", ".join(f"{counts[s]} {s}" for s in RUN_STATES if counts[s])
+        table.add_row(exp_name, runs[0].algo, env_id, str(len(runs)),
+                      f"{runs[0].total_timesteps:,}", states)
     console.print(table)
+    if every_run:
+        widths = {"exp_name": 8, "algo": 4, "env_id": 6}
+        for run in plan.runs:
+            for column in widths:
+                widths[column] = max(widths[column], len(getattr(run, column)))
+        header = "  ".join(name.ljust(width) for name, width in widths.items())
+        lines = [f"{header}  {'seed':>10}  {'run_id':12}  status"]
+        lines += [f"{run.exp_name:{widths['exp_name']}}  {run.algo:{widths['algo']}}  "
+                  f"{run.env_id:{widths['env_id']}}  {run.seed:>10}  {run.run_id:12}  "
+                  f"{plan.state_of(run).value}" for run in plan.runs]
+        console.print(escape("\n".join(lines)), highlight=False, soft_wrap=True)
     todo = plan.todo
-    console.print(f"{len(plan.runs)} runs: {len(plan.runs) - len(todo)} done, {len(todo)} to "
-                  f"train in {len(plan.jobs)} jobs of up to {plan.suite.runs_per_job} runs; "
-                  f"results in {plan.paths.dir}", highlight=False)
+    console.print(f"{len(plan.runs)} runs: {state_counts(plan)}; {len(todo)} to train in "
+                  f"{len(plan.jobs)} jobs of up to {plan.suite.runs_per_job} runs; results in "
+                  f"{plan.paths.dir}" + ("" if every_run else " (--runs lists every run)"),
+                  highlight=False)
+
+
+HINTS = {
+    RunState.INTERRUPTED: "interrupted runs resume from their last chunk with `harness run {}`",
+    RunState.STALE: "stale runs (no heartbeat within their timeout) are taken over by the next "
+                    "`harness run {}`",
+    RunState.DAMAGED: "damaged runs are repaired by `harness run {}`: the damaged files move to "
+                      "the run's damaged/ directory and the run trains again",
+}
 
 
 def print_status(console: Console, plan: Plan) -> None:
-    """Run counts by status per algorithm and environment, with the last error.
-
-    A run marked running whose worker on this host is gone counts as interrupted.
-    """
+    """Run counts by state per algorithm and environment, with the last error."""
     counts: Counter[tuple[str, str, str]] = Counter()
     last_error: dict[tuple[str, str], str] = {}
     for run in plan.runs:
-        state = plan.statuses[run.run_id]
-        status = "interrupted" if is_interrupted(state) else state["status"]
-        counts[(run.exp_name, run.env_id, status)] += 1
-        if state.get("reason"):
-            last_error[(run.exp_name, run.env_id)] = f"seed {run.seed}: {state['reason']}"
+        view = plan.views[run.run_id]
+        counts[(run.exp_name, run.env_id, view.state.value)] += 1
+        if view.reason:
+            last_error[(run.exp_name, run.env_id)] = f"seed {run.seed} ({run.run_id}): " \
+                                                     f"{view.reason}"
     table = Table(title=f"suite {plan.suite.name}", title_justify="left")
-    statuses = ("pending", "running", "interrupted", "done", "failed")
-    for column in ("exp_name", "env_id", *statuses, "last error"):
+    for column in ("exp_name", "env_id", *RUN_STATES, "last error"):
         table.add_column(column)
     pairs = dict.fromkeys((run.exp_name, run.env_id) for run in plan.runs)
     for exp_name, env_id in pairs:
-        table.add_row(exp_name, env_id, *(str(counts[(exp_name, env_id, s)]) for s in statuses),
-                      last_error.get((exp_name, env_id), ""))
+        table.add_row(exp_name, env_id, *(str(counts[(exp_name, env_id, s)]) for s in RUN_STATES),
+                      escape(last_error.get((exp_name, env_id), "")))
     console.print(table)
-    if any(status == "interrupted" for _, _, status in counts):
-        console.print("interrupted runs resume from their last chunk with `harness run "
-                      f"{plan.suite.name}`", highlight=False)
-
-
-def print_summary(console: Console, plan: Plan) -> None:
-    """Final returns per algorithm and environment beside published references."""
-    frame = results.summary(plan.paths.dir, run_id=[run.run_id for run in plan.runs])
-    references = load_references()
-    table = Table(title=f"suite {plan.suite.name}: final episodic return (last 10% of steps), "
-                  "mean ± std over seeds", title_justify="left",
-                  caption="* reference with other hyperparameters or scoring (see "
-                          "suites/references/)" if not references.empty else None)
-    for column in ("exp_name", "env_id", "steps", "done", "failed", "final return",
-                   "published reference"):
-        table.add_column(column)
-    for row in frame.itertuples(index=False):
-        spread = 0.0 if pd.isna(row.final_return_std) else row.final_return_std
-        mean = row.final_return_mean
-        score = "" if pd.isna(mean) else f"{mean:.1f} ± {spread:.1f}"
-        table.add_row(row.exp_name, row.env_id, f"{row.total_timesteps:,}",
-                      f"{row.done}/{row.runs}", str(row.failed), score,
-                      reference_for(references, row.algo, row.env_id))
-    console.print(table)
+    present = {state for _, _, state in counts}
+    for state, hint in HINTS.items():
+        if state.value in present:
+            console.print(hint.format(plan.suite.name), highlight=False)
 
 
 def print_catalog(console: Console) -> None:

@@ -26,6 +26,19 @@ class FinishedEpisodes(NamedTuple):
     returns: jax.Array
     lengths: jax.Array
     done: jax.Array
+    terminated: jax.Array
+    """The episode ended in a terminal state (else, where `done`, it was truncated)."""
+
+
+class EpisodeEnds(NamedTuple):
+    """Finished episodes of a batch of steps, compact for the trip to the host.
+
+    `ends` is the episode's length where one ended (positive: terminated, negative: truncated)
+    and 0 where none did; `returns` is its undiscounted return there (0 elsewhere).
+    """
+
+    returns: jax.Array
+    ends: jax.Array
 
 
 def tracker_init(shape: int | tuple[int, ...], xp: ModuleType = jnp) -> EpisodeTracker:
@@ -33,24 +46,20 @@ def tracker_init(shape: int | tuple[int, ...], xp: ModuleType = jnp) -> EpisodeT
     return EpisodeTracker(xp.zeros(shape, xp.float32), xp.zeros(shape, xp.int32))
 
 
-def track(tracker: EpisodeTracker, reward: jax.Array, done: jax.Array,
+def track(tracker: EpisodeTracker, reward: jax.Array, done: jax.Array, terminated: jax.Array,
           xp: ModuleType = jnp) -> tuple[EpisodeTracker, FinishedEpisodes]:
     """Add one step's rewards; report and restart the episodes that ended with it."""
     episode_return = tracker.episode_return + reward
     episode_length = tracker.episode_length + 1
     finished = FinishedEpisodes(xp.where(done, episode_return, 0.0),
-                                xp.where(done, episode_length, 0), done)
+                                xp.where(done, episode_length, 0), done, terminated & done)
     return EpisodeTracker(xp.where(done, 0.0, episode_return),
                           xp.where(done, 0, episode_length)), finished
 
 
-EPISODE_SUMS = ("episodes/return_sum", "episodes/length_sum", "episodes/count")
-"""Per-update sums that the host turns into `charts/episodic_return` and `_length` means."""
-
-
-def episode_metrics(finished: FinishedEpisodes, axis: int | tuple[int, ...] | None = None
-                    ) -> dict[str, jax.Array]:
-    """The EPISODE_SUMS of finished episodes, summed over `axis` (all axes by default)."""
-    sums = (finished.returns.sum(axis), finished.lengths.sum(axis), finished.done.sum(axis))
-    return {name: total.astype("float32") for name, total in zip(EPISODE_SUMS, sums,
-                                                                   strict=True)}
+def episode_ends(finished: FinishedEpisodes, xp: ModuleType = jnp) -> EpisodeEnds:
+    """The compact form of `finished` (any shape)."""
+    lengths = xp.asarray(finished.lengths, xp.int32)
+    signed = xp.where(finished.terminated, lengths, -lengths)
+    return EpisodeEnds(xp.asarray(finished.returns, xp.float32),
+                       xp.where(finished.done, signed, 0).astype(xp.int32))

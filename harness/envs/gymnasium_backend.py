@@ -90,10 +90,10 @@ class GymnasiumVecEnv:
             next_obs[index] = info["final_obs"][index]
         done = np.logical_or(terminated, truncated)
         reward = self._batched(reward)
-        done = self._batched(done, bool)
-        self.episodes, finished = track(self.episodes, reward, done, np)
-        return HostStep(self._batched(obs), reward, self._batched(terminated, bool), done,
-                        self._batched(next_obs), finished)
+        done, terminated = self._batched(done, bool), self._batched(terminated, bool)
+        self.episodes, finished = track(self.episodes, reward, done, terminated, np)
+        return HostStep(self._batched(obs), reward, terminated, done, self._batched(next_obs),
+                        finished)
 
     def close(self) -> None:
         """Release the environments."""

@@ -75,6 +75,6 @@ class GymnaxVecEnv:
             self.env.step, in_axes=(0, 0, 0, None))(keys, state.env_state, action, self.params)
         reward = reward.astype(jnp.float32).reshape(self.num_envs)
         done = jnp.logical_or(terminated, truncated)
-        episodes, finished = track(state.episodes, reward, done)
+        episodes, finished = track(state.episodes, reward, done, terminated)
         result = StepResult(reward, terminated, done, info["final_observation"], finished)
         return VecEnvState(env_state, obs, episodes), result

@@ -2,55 +2,97 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+
+RESULTS_ENV = "HARNESS_RESULTS_DIR"
+CONFIG_FILE, METADATA_FILE, STATUS_FILE = "config.json", "metadata.json", "status.json"
+METRICS_FILE, EPISODES_FILE = "metrics.arrow", "episodes.arrow"
+RECORD_FILES = (STATUS_FILE, CONFIG_FILE, METADATA_FILE, METRICS_FILE, EPISODES_FILE)
+"""The files a run's catalog row is read from (the catalog watches their mtimes)."""
+
+
+def results_root(root: str | Path | None = None) -> Path:
+    """The results root: `root`, else `$HARNESS_RESULTS_DIR`, else `results`."""
+    return Path(root or os.environ.get(RESULTS_ENV) or "results")
 
 
 @dataclass(frozen=True)
 class RunPaths:
-    """Files of one run: `<root>/<suite>/runs/<run_id>/`."""
+    """Files of one run: `<root>/<suite>/runs/<run_id>/` (each path built once: readers of
+    tens of thousands of runs would otherwise spend seconds joining paths)."""
 
     dir: Path
 
-    @property
+    @cached_property
     def run_id(self) -> str:
         """The run id (the directory's name)."""
         return self.dir.name
 
-    @property
+    @cached_property
     def config(self) -> Path:
         """Resolved config (JSON), written before training starts."""
-        return self.dir / "config.json"
+        return self.dir / CONFIG_FILE
 
-    @property
+    @cached_property
     def metadata(self) -> Path:
         """Provenance and timings (JSON)."""
-        return self.dir / "metadata.json"
+        return self.dir / METADATA_FILE
 
-    @property
+    @cached_property
     def status(self) -> Path:
         """Current status (JSON); `done` only once every metric row is stored."""
-        return self.dir / "status.json"
+        return self.dir / STATUS_FILE
 
-    @property
+    @cached_property
     def metrics(self) -> Path:
-        """All metric rows of a finished run (Parquet)."""
+        """All metric rows of a finished run, one per update or block of updates (Arrow IPC)."""
+        return self.dir / METRICS_FILE
+
+    @cached_property
+    def episodes(self) -> Path:
+        """Every finished episode of a finished run, training and evaluation (Arrow IPC)."""
+        return self.dir / EPISODES_FILE
+
+    @cached_property
+    def legacy_metrics(self) -> Path:
+        """The metric rows of a run stored before episode tables (Parquet, episodes inside)."""
         return self.dir / "metrics.parquet"
 
-    @property
+    @cached_property
     def chunks_dir(self) -> Path:
-        """Metric rows of an unfinished run, one Parquet file per training chunk."""
+        """Metric rows and episodes of an unfinished run, one file each per chunk."""
         return self.dir / "chunks"
 
     def chunk(self, index: int) -> Path:
         """Metric rows of training chunk `index`."""
-        return self.chunks_dir / f"metrics-{index:05d}.parquet"
+        return self.chunks_dir / f"metrics-{index:05d}.arrow"
 
-    @property
+    def episode_chunk(self, index: int) -> Path:
+        """Episodes that finished in training chunk `index` (and its evaluation)."""
+        return self.chunks_dir / f"episodes-{index:05d}.arrow"
+
+    @cached_property
     def checkpoint(self) -> Path:
         """Training state after the last stored chunk (NumPy .npz)."""
         return self.dir / "checkpoint.npz"
+
+    @cached_property
+    def leases_dir(self) -> Path:
+        """One file per lease taken on the run (`000001.json`, ...); the highest is current."""
+        return self.dir / "leases"
+
+    def lease(self, number: int) -> Path:
+        """The file of lease `number`."""
+        return self.leases_dir / f"{number:06d}.json"
+
+    @cached_property
+    def damaged_dir(self) -> Path:
+        """Damaged files moved aside when the run was repaired (never deleted)."""
+        return self.dir / "damaged"
 
 
 @dataclass(frozen=True)
@@ -60,7 +102,7 @@ class SuitePaths:
     root: Path
     suite: str
 
-    @property
+    @cached_property
     def dir(self) -> Path:
         """The suite's directory."""
         return self.root / self.suite
@@ -86,6 +128,11 @@ class SuitePaths:
         return self.dir / "tracking.json"
 
     @property
+    def catalog(self) -> Path:
+        """A cache of every finished run's row for `harness.results` (rebuilt when stale)."""
+        return self.dir / "catalog.arrow"
+
+    @cached_property
     def runs_dir(self) -> Path:
         """Parent of every run directory."""
         return self.dir / "runs"

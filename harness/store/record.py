@@ -1,24 +1,29 @@
-"""Reading and writing one run's directory; the only code that touches its files."""
+"""Reading one run's directory: status, config, metadata, lease and what its data files must be.
+
+Reading never trusts a file blindly: anything that exists but cannot be used raises
+DamagedFile naming the file, so that callers can report the run and go on with the others.
+Writing is `RunWriter`'s job (harness/store/writer.py), and only under the run's lease.
+"""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
-from harness.store.atomic import atomic_path, read_json, write_atomic, write_json
+from harness.store.atomic import read_json_object
+from harness.store.damage import DamagedFile
+from harness.store.files import FileInfo, check_file
+from harness.store.lease import Lease, current_lease
 from harness.store.paths import RunPaths
+
+if TYPE_CHECKING:
+    from harness.store.checkpoint import Checkpoint
 
 
 class RunStatus(StrEnum):
-    """Lifecycle of a run in the store; a run without a status file is pending."""
+    """Stored lifecycle of a run; a run without a status file is pending."""
 
     PENDING = "pending"
     RUNNING = "running"
@@ -26,28 +31,8 @@ class RunStatus(StrEnum):
     FAILED = "failed"
 
 
-def is_interrupted(state: dict[str, Any]) -> bool:
-    """Whether a `running` status was written by a process of this host that no longer exists
-    (its worker was killed, or the machine restarted); runs on other hosts cannot be told."""
-    if state["status"] != RunStatus.RUNNING or state.get("host") != socket.gethostname():
-        return False
-    try:
-        pid = int(state["pid"])
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except (PermissionError, KeyError, ValueError):
-        return False
-    return _is_zombie(pid)
-
-
-def _is_zombie(pid: int) -> bool:
-    """Whether `pid` has exited but was not reaped yet (Linux; False where unknown)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] == "Z"
+DATA_FILES = ("metrics", "episodes")
+"""The data files of a finished run, by `RunPaths` attribute; their FileInfo is in its status."""
 
 
 def utc_now() -> str:
@@ -55,8 +40,17 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+@dataclass(frozen=True)
+class RunFiles:
+    """A run's JSON files as read at one moment."""
+
+    status: dict[str, Any]
+    config: dict[str, Any] | None
+    metadata: dict[str, Any]
+
+
 class RunRecord:
-    """One run's directory: config, metadata, status, metric chunks and checkpoint."""
+    """One run's directory, read-only."""
 
     def __init__(self, paths: RunPaths) -> None:
         self.paths = paths
@@ -68,83 +62,65 @@ class RunRecord:
 
     def status(self) -> dict[str, Any]:
         """The status record (`{"status": "pending"}` when nothing was written yet)."""
-        return read_json(self.paths.status) or {"status": RunStatus.PENDING.value}
+        state = read_json_object(self.paths.status)
+        if state is None:
+            return {"status": RunStatus.PENDING.value}
+        if state.get("status") not in set(RunStatus):
+            raise DamagedFile(self.paths.status, "holds no valid run status")
+        return state
 
     def is_done(self) -> bool:
-        """True only once every metric row is stored."""
+        """True only once every metric row and episode is stored."""
         return self.status()["status"] == RunStatus.DONE
 
     def config(self) -> dict[str, Any] | None:
-        """The stored resolved config."""
-        return read_json(self.paths.config)
+        """The stored resolved config (None before the run first started)."""
+        config = read_json_object(self.paths.config)
+        if config is not None and not {"exp_name", "env_id", "seed"} <= config.keys():
+            raise DamagedFile(self.paths.config, "lacks exp_name, env_id or seed")
+        return config
 
     def metadata(self) -> dict[str, Any]:
         """The stored metadata (empty before the run first started)."""
-        return read_json(self.paths.metadata) or {}
+        return read_json_object(self.paths.metadata) or {}
 
-    def write_config(self, config: dict[str, Any], suite: str) -> None:
-        """Store the resolved config once; a run directory never changes its config."""
-        if not self.paths.config.exists():
-            write_json(self.paths.config, {"suite": suite, "run_id": self.run_id, **config})
+    def lease(self) -> Lease | None:
+        """The run's current lease, if it ever had one."""
+        return current_lease(self.paths)
 
-    def update_metadata(self, **fields: Any) -> None:
-        """Merge `fields` into the stored metadata."""
-        write_json(self.paths.metadata, {**self.metadata(), **fields})
-
-    def set_status(self, status: RunStatus, **fields: Any) -> None:
-        """Record the run's status with host, pid and time."""
-        write_json(self.paths.status, {
-            "status": status.value, "updated_at": utc_now(), "host": socket.gethostname(),
-            "pid": os.getpid(), **fields})
-
-    def fail(self, reason: str, *, retryable: bool = True, **fields: Any) -> None:
-        """Mark the run failed with `reason`, counting the failure; a diverged run is not
-        `retryable` (training it again gives the same result)."""
-        history = [*self.metadata().get("failures", []), {"at": utc_now(), "reason": reason}]
-        self.update_metadata(failures=history)
-        self.set_status(RunStatus.FAILED, reason=reason, retryable=retryable,
-                        failures=len(history), **fields)
-
-    def write_chunk(self, index: int, rows: pd.DataFrame) -> None:
-        """Store the metric rows of training chunk `index` (replacing an earlier attempt)."""
-        with atomic_path(self.paths.chunk(index)) as tmp:
-            rows.to_parquet(tmp, index=False)
-
-    def save_checkpoint(self, chunks_done: int, leaves: list[np.ndarray]) -> None:
-        """Store the training state reached after `chunks_done` chunks."""
-        arrays = {f"leaf_{i:04d}": leaf for i, leaf in enumerate(leaves)}
-        write_atomic(self.paths.checkpoint,
-                     lambda handle: np.savez(handle, chunks_done=chunks_done, **arrays))
-
-    def load_checkpoint(self) -> tuple[int, list[np.ndarray]] | None:
-        """`(chunks_done, leaves)` of the stored checkpoint, or None."""
+    def data_files(self, status: dict[str, Any] | None = None) -> dict[str, FileInfo]:
+        """What each data file of a finished run must be (empty for runs stored before the
+        harness recorded it)."""
+        state = status if status is not None else self.status()
         try:
-            with np.load(self.paths.checkpoint) as data:
-                leaves = [data[k] for k in sorted(data.files) if k.startswith("leaf_")]
-                return int(data["chunks_done"]), leaves
-        except FileNotFoundError:
-            return None
+            return {name: FileInfo.from_json(info)
+                    for name, info in (state.get("files") or {}).items()}
+        except (KeyError, TypeError, ValueError):
+            raise DamagedFile(self.paths.status, "records its data files wrongly") from None
 
-    def clear_progress(self) -> None:
-        """Forget partial training (metric chunks, checkpoint, compacted metrics)."""
-        shutil.rmtree(self.paths.chunks_dir, ignore_errors=True)
-        self.paths.checkpoint.unlink(missing_ok=True)
-        self.paths.metrics.unlink(missing_ok=True)
+    def check_data(self, status: dict[str, Any]) -> None:
+        """Raise DamagedFile unless every data file of a finished run is as it was written
+        (compared by size and mtime, hashed where the mtime changed)."""
+        files = self.data_files(status)
+        for name, info in files.items():
+            check_file(getattr(self.paths, name), info)
+        if not files and not self.paths.legacy_metrics.exists():
+            raise DamagedFile(self.paths.metrics, "is missing")
 
-    def finish(self, num_chunks: int, **status_fields: Any) -> None:
-        """Compact the chunks into one metrics file, then mark the run done and tidy up."""
-        frames = [pd.read_parquet(self.paths.chunk(i)) for i in range(num_chunks)]
-        with atomic_path(self.paths.metrics) as tmp:
-            pd.concat(frames, ignore_index=True).to_parquet(tmp, index=False)
-        self.set_status(RunStatus.DONE, **status_fields)
-        shutil.rmtree(self.paths.chunks_dir, ignore_errors=True)
-        self.paths.checkpoint.unlink(missing_ok=True)
+    def check(self) -> RunFiles:
+        """Status, config and metadata, after checking that they and (when done) the data
+        files are usable; DamagedFile names the first that is not."""
+        state = self.status()
+        config = self.config()
+        if config is None and state["status"] != RunStatus.PENDING:
+            raise DamagedFile(self.paths.config, "is missing")
+        files = RunFiles(state, config, self.metadata())
+        if state["status"] == RunStatus.DONE:
+            self.check_data(state)
+        return files
 
-    def read_metrics(self) -> pd.DataFrame:
-        """Metric rows stored so far: the compacted file once done, else the chunk files."""
-        if self.is_done():
-            return pd.read_parquet(self.paths.metrics)
-        chunks = sorted(self.paths.chunks_dir.glob("metrics-*.parquet"))
-        if not chunks:
-            return pd.DataFrame()
-        return pd.concat([pd.read_parquet(p) for p in chunks], ignore_index=True)
+    def checkpoint(self) -> Checkpoint | None:
+        """The training state after the last stored chunk, or None."""
+        from harness.store.checkpoint import load_checkpoint  # numpy: not for the CLI's start
+
+        return load_checkpoint(self.paths.checkpoint)

@@ -16,7 +16,8 @@ def format_loc(loc: Loc) -> str:
 
 
 class SuiteError(ValueError):
-    """A suite file that cannot be run; `str()` is one line naming file, line and key path."""
+    """A suite file that cannot be run; `str()` is one line naming file, line and key path
+    (line breaks in a key or a value shown become spaces)."""
 
     def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
                  loc: Loc = ()) -> None:
@@ -26,7 +27,7 @@ class SuiteError(ValueError):
         self.loc = tuple(loc)
         where = ":".join(str(p) for p in (file, line) if p is not None)
         parts = [p for p in (where, format_loc(self.loc), message) if p]
-        super().__init__(": ".join(parts))
+        super().__init__(" ".join(": ".join(parts).splitlines()))
 
 
 class LocatedError(ValueError):

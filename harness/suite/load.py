@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticUndefined
 from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceStartEvent,
+)
+from ruamel.yaml.reader import ReaderError
+from ruamel.yaml.scanner import Scanner
 
 from harness.suite.checks import check_suite
 from harness.suite.errors import Loc, LocatedError, SuiteError
+from harness.suite.limits import MAX_DEPTH, MAX_FILE_BYTES, MAX_LINES, LimitError, NodeCounter
 from harness.suite.messages import describe_error
 from harness.suite.schema import Suite
 
@@ -39,10 +50,8 @@ def load_suite(path: str | Path) -> Suite:
     """Parse and fully validate a suite file; raise SuiteError naming file, line and key."""
     path = Path(path)
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise SuiteError(f"cannot read the file ({err.strerror})", file=file) from None
+    text = _read_text(path, file)
+    _check_shape(text, file)
     tree = _parse(text, file)
     if tree is None:
         raise SuiteError("the suite file is empty", file=file)
@@ -65,14 +74,93 @@ def load_suite(path: str | Path) -> Suite:
     return suite
 
 
+def _read_text(path: Path, file: str) -> str:
+    """The file's text, if it is UTF-8 and within MAX_FILE_BYTES and MAX_LINES."""
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(MAX_FILE_BYTES + 1)
+            size = max(os.fstat(stream.fileno()).st_size, len(data))
+    except OSError as err:
+        raise SuiteError(f"cannot read the file ({err.strerror})", file=file) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise SuiteError(f"the file is {size:,} bytes, more than the {MAX_FILE_BYTES:,} "
+                         "a suite file may hold", file=file)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise SuiteError(f"not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start}); "
+                         "save the file as UTF-8", file=file,
+                         line=data.count(b"\n", 0, err.start) + 1) from None
+    lines = len(text.splitlines())
+    if lines > MAX_LINES:
+        raise SuiteError(f"the file has {lines:,} lines, more than the {MAX_LINES:,} "
+                         "a suite file may hold", file=file)
+    return text
+
+
+class _FlowDepthScanner(Scanner):
+    """ruamel's scanner, stopped at the first `[` or `{` nested deeper than MAX_DEPTH.
+
+    Unstopped, it looks ahead over every open bracket before the first event, which takes
+    seconds on a few thousand of them.
+    """
+
+    def fetch_flow_collection_start(self, TokenClass: Any, to_push: str) -> None:
+        """Scan a `[` or `{`, unless it would nest deeper than MAX_DEPTH."""
+        if self.flow_level >= MAX_DEPTH:
+            raise LimitError(f"nested deeper than {MAX_DEPTH} levels",
+                             line=self.reader.line + 1)
+        super().fetch_flow_collection_start(TokenClass, to_push)
+
+
+def _check_shape(text: str, file: str) -> None:
+    """Walk the YAML events, without building objects, and reject a file beyond the limits."""
+    yaml = YAML(typ="safe", pure=True)
+    yaml.Scanner = _FlowDepthScanner
+    counter = NodeCounter()
+    line = None
+    try:
+        for event in yaml.parse(text):
+            line = event.start_mark.line + 1
+            _follow(counter, event)
+    except LimitError as err:
+        raise SuiteError(str(err), file=file, line=err.line or line, loc=counter.loc) from None
+    except YAMLError as err:
+        raise _yaml_error(err, text, file) from None
+
+
+def _follow(counter: NodeCounter, event: Any) -> None:
+    if isinstance(event, ScalarEvent):
+        counter.scalar(event.value, event.anchor)
+    elif isinstance(event, AliasEvent):
+        counter.alias(event.anchor)
+    elif isinstance(event, MappingStartEvent | SequenceStartEvent):
+        counter.start(event.anchor, mapping=isinstance(event, MappingStartEvent))
+    elif isinstance(event, CollectionEndEvent):
+        counter.end()
+
+
 def _parse(text: str, file: str) -> Any:
     try:
         return YAML(typ="rt").load(text)
-    except MarkedYAMLError as err:
+    except Exception as err:
+        # Besides YAMLError, ruamel's constructors raise ValueError, KeyError, IndexError or
+        # AttributeError on odd tagged values such as `!!int 0x` or `!!bool ''`.
+        raise _yaml_error(err, text, file) from None
+
+
+def _yaml_error(err: Exception, text: str, file: str) -> SuiteError:
+    """One line for what ruamel could not read, at the line it names."""
+    if isinstance(err, MarkedYAMLError):
         mark = err.problem_mark or err.context_mark
         problem = " ".join(p for p in (err.context, err.problem) if p)
-        raise SuiteError(f"invalid YAML: {problem}", file=file,
-                         line=mark.line + 1 if mark else None) from None
+        return SuiteError(f"invalid YAML: {problem or type(err).__name__}", file=file,
+                          line=mark.line + 1 if mark else None)
+    line = text.count("\n", 0, err.position) + 1 if isinstance(err, ReaderError) else None
+    problem = (str(err).splitlines() or [""])[0]
+    if not isinstance(err, YAMLError):
+        problem = f"cannot build a value ({type(err).__name__}: {problem})"
+    return SuiteError(f"invalid YAML: {problem or type(err).__name__}", file=file, line=line)
 
 
 def _kind(node: Any) -> str:

@@ -9,6 +9,7 @@ _EXPECTED = {
     "int_type": "an integer",
     "int_from_float": "an integer",
     "float_type": "a number",
+    "finite_number": "a finite number",
     "bool_type": "true or false",
     "string_type": "a string",
     "list_type": "a list",
@@ -19,7 +20,8 @@ _EXPECTED = {
 }
 
 
-def _shown(value: Any) -> str:
+def shown(value: Any) -> str:
+    """`repr(value)`, cut to 60 characters."""
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -28,7 +30,7 @@ def describe_error(error: dict[str, Any], valid_keys: dict[str, Any] | None = No
     """One sentence for one pydantic error; `valid_keys` (name → default) helps unknown keys."""
     kind, value = error["type"], error.get("input")
     if kind in _EXPECTED:
-        return f"expected {_EXPECTED[kind]}, got {_shown(value)} ({type(value).__name__})"
+        return f"expected {_EXPECTED[kind]}, got {shown(value)} ({type(value).__name__})"
     if kind == "missing":
         return "required key is missing"
     if kind == "extra_forbidden":
@@ -42,10 +44,10 @@ def describe_error(error: dict[str, Any], valid_keys: dict[str, Any] | None = No
         bound = next(iter(error.get("ctx", {}).values()), "?")
         relation = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<",
                     "less_than_equal": "<="}[kind]
-        return f"expected a value {relation} {bound}, got {_shown(value)}"
+        return f"expected a value {relation} {bound}, got {shown(value)}"
     if kind == "too_short":
         return "expected at least one entry, got none"
     if kind == "literal_error":
-        return f"expected {error['ctx']['expected']}, got {_shown(value)}"
+        return f"expected {error['ctx']['expected']}, got {shown(value)}"
     message = error["msg"]
     return message.removeprefix("Value error, ")

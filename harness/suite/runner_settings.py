@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
+
+from harness.algos.hyperparameters import NonNegativeInt, PositiveInt
 
 Engine = Literal["local", "devices", "slurm", "ray"]
 ENGINES: tuple[str, ...] = get_args(Engine)
@@ -12,7 +14,7 @@ ENGINES: tuple[str, ...] = get_args(Engine)
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True,
-                              use_attribute_docstrings=True)
+                              use_attribute_docstrings=True, allow_inf_nan=False)
 
 
 class SlurmSettings(_Strict):
@@ -66,6 +68,10 @@ class RunnerSettings(_Strict):
     """`devices`: jobs sharing one accelerator (each gets an equal share of its memory)."""
     retries: NonNegativeInt = 2
     """Times a failed run is trained again (a diverged run is not retried)."""
+    stall_timeout: PositiveFloat = 600.0
+    """Seconds without a stored chunk after which a worker counts as stalled (the limit is the
+    larger of this and 10 times the slowest chunk so far): its runner stops it, records the run
+    failed with reason `stalled`, and retries it; another process may take over its lease."""
     slurm: SlurmSettings = Field(default_factory=SlurmSettings)
     """Settings of the `slurm` engine."""
     ray: RaySettings = Field(default_factory=RaySettings)

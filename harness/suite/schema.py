@@ -2,23 +2,72 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from harness.algos import ALGORITHMS
-from harness.algos.hyperparameters import Hyperparameters
+from harness.algos.hyperparameters import Hyperparameters, PositiveInt, integral
+from harness.suite.messages import shown
 from harness.suite.names import check_safe_name
 from harness.suite.runner_settings import RunnerSettings
 from harness.suite.tracking_settings import TrackingSettings
 
-SafeName = Annotated[str, AfterValidator(check_safe_name)]
 MAX_SEED = 2**32 - 1
+"""Largest seed: seeds are unsigned 32-bit integers."""
+MAX_SEEDS = 10_000
+"""Most seeds in a suite, as a count or as a list."""
+MAX_TIMESTEPS = 2**31 - 1
+"""Largest budget (and evaluation interval) in environment steps per run: the compiled program
+counts environment steps in int32."""
+MAX_EVAL_EPISODES = 10_000
+"""Most episodes per evaluation (each one is a parallel evaluation environment of every run)."""
+MAX_RUNS = 100_000
+"""Most runs in a suite (algorithms x environments x seeds): each gets its own directory in the
+results store, and `harness plan` lists them all."""
+
+
+def _fits_int32(steps: int) -> int:
+    if steps > MAX_TIMESTEPS:
+        raise ValueError(f"expected at most 2**31 - 1 = {MAX_TIMESTEPS} steps, got "
+                         f"{shown(steps)}: the compiled program counts environment steps in int32")
+    return steps
+
+
+_EXPECTED_SEEDS = "a positive seed count or a list of distinct seeds in [0, 2**32)"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_seed_count(count: int) -> int:
+    if count > MAX_SEEDS:
+        raise ValueError(f"expected at most {MAX_SEEDS:,} seeds, got {shown(count)}")
+    return count
+
+
+def _check_seed_list(seeds: list[Any]) -> list[int]:
+    if len(seeds) > MAX_SEEDS:
+        raise ValueError(f"expected at most {MAX_SEEDS:,} seeds, got a list of {len(seeds):,}")
+    if not seeds or not all(_is_int(s) and 0 <= s <= MAX_SEED for s in seeds):
+        raise ValueError(f"expected {_EXPECTED_SEEDS}, got {shown(seeds)}")
+    duplicated = sorted(seed for seed, times in Counter(seeds).items() if times > 1)
+    if duplicated:
+        more = f" and {len(duplicated) - 10:,} more" if len(duplicated) > 10 else ""
+        raise ValueError(f"duplicate seeds {duplicated[:10]}{more}")
+    return seeds
+
+
+SafeName = Annotated[str, AfterValidator(check_safe_name)]
+Timesteps = Annotated[PositiveInt, AfterValidator(_fits_int32)]
+"""Environment steps per run: a positive integer of at most MAX_TIMESTEPS."""
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True,
-                              use_attribute_docstrings=True)
+                              use_attribute_docstrings=True, allow_inf_nan=False)
 
 
 class AlgorithmEntry(_Strict):
@@ -32,7 +81,7 @@ class AlgorithmEntry(_Strict):
     """Values that replace the algorithm's defaults on every environment."""
     env_overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Per-environment values that replace `hyperparameters` on that environment."""
-    total_timesteps: PositiveInt | None = None
+    total_timesteps: Timesteps | None = None
     """Environment steps per run for this algorithm; the suite's `total_timesteps` if absent."""
 
     @property
@@ -59,10 +108,18 @@ class EnvironmentEntry(_Strict):
 class EvaluationSettings(_Strict):
     """Greedy-policy evaluation during training, logged as `eval/episodic_return`."""
 
-    every: PositiveInt
+    every: Timesteps
     """Environment steps per run between evaluations (rounded to whole updates)."""
-    episodes: PositiveInt = 10
+    episodes: Annotated[PositiveInt, Field(le=MAX_EVAL_EPISODES)] = 10
     """Episodes per evaluation, one per parallel evaluation environment."""
+
+
+class LoggingSettings(_Strict):
+    """How much of each run's metrics the results store keeps."""
+
+    max_rows: PositiveInt | None = None
+    """Metric rows kept per run: None keeps one row per update (full resolution); N averages
+    consecutive updates so that a run keeps at most N rows."""
 
 
 class Suite(_Strict):
@@ -77,15 +134,17 @@ class Suite(_Strict):
     environments: Annotated[list[EnvironmentEntry], Field(min_length=1)]
     """Environment ids (see `harness envs`), or `{id, backend}` mappings."""
     seeds: int | list[int]
-    """A seed count n (seeds 0..n-1) or an explicit list of distinct seeds."""
-    total_timesteps: PositiveInt
-    """Environment steps per run (CleanRL's `total_timesteps`)."""
-    runs_per_job: PositiveInt = 8
+    """A seed count n (seeds 0..n-1) or an explicit list of distinct seeds; at most 10,000."""
+    total_timesteps: Timesteps
+    """Environment steps per run (CleanRL's `total_timesteps`), at most 2**31 - 1."""
+    runs_per_job: Annotated[PositiveInt, Field(le=MAX_SEEDS)] = 8
     """Runs (seeds of one configuration) batched with vmap in one compiled job."""
     results_dir: str = "results"
     """Root of the results store, relative to the working directory."""
     evaluation: EvaluationSettings | None = None
     """Periodic greedy evaluation; off when absent."""
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    """How many metric rows each run keeps."""
     runner: RunnerSettings = Field(default_factory=RunnerSettings)
     """Execution settings."""
     tracking: TrackingSettings = Field(default_factory=TrackingSettings)
@@ -101,21 +160,23 @@ class Suite(_Strict):
     @field_validator("seeds", mode="before")
     @classmethod
     def _check_seeds(cls, value: Any) -> int | list[int]:
-        expected = "a positive seed count or a list of distinct seeds in [0, 2**32)"
-        if isinstance(value, bool):
-            raise ValueError(f"expected {expected}, got {value!r}")
-        if isinstance(value, int):
-            if value <= 0:
-                raise ValueError(f"expected {expected}, got {value}")
-            return value
-        if isinstance(value, list) and value and all(
-            isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= MAX_SEED for s in value
-        ):
-            duplicated = sorted({s for s in value if value.count(s) > 1})
-            if duplicated:
-                raise ValueError(f"duplicate seeds {duplicated}")
-            return value
-        raise ValueError(f"expected {expected}, got {value!r}")
+        if isinstance(value, list):
+            return _check_seed_list([integral(seed) for seed in value])
+        value = integral(value)
+        if _is_int(value) and value > 0:
+            return _check_seed_count(value)
+        raise ValueError(f"expected {_EXPECTED_SEEDS}, got {shown(value)}")
+
+    @model_validator(mode="after")
+    def _check_runs(self) -> Suite:
+        seeds = self.seeds if isinstance(self.seeds, int) else len(self.seeds)
+        runs = len(self.algorithms) * len(self.environments) * seeds
+        if runs > MAX_RUNS:
+            raise ValueError(
+                f"algorithms x environments x seeds = {len(self.algorithms):,} x "
+                f"{len(self.environments):,} x {seeds:,} = {runs:,} runs, more than the "
+                f"{MAX_RUNS:,} a suite may hold")
+        return self
 
     @property
     def environment_ids(self) -> list[str]:
@@ -126,3 +187,4 @@ class Suite(_Strict):
     def seed_list(self) -> list[int]:
         """The seeds, expanded from a count when given as one."""
         return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
+

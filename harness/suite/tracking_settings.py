@@ -11,7 +11,7 @@ WandbMode = Literal["auto", "online", "offline", "disabled"]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True,
-                              use_attribute_docstrings=True)
+                              use_attribute_docstrings=True, allow_inf_nan=False)
 
 
 class WandbSettings(_Strict):

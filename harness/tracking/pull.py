@@ -30,11 +30,14 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from harness.store import RunPaths, RunRecord, SuitePaths
+from harness.names import GLOBAL_STEP
+from harness.store import RunPaths, RunRecord, RunStatus, SuitePaths
+from harness.store.damage import DamagedFile
 from harness.store.record import utc_now
+from harness.store.tables import split_episodes
+from harness.store.writer import RunWriter
 from harness.suite.names import check_safe_name
 from harness.tracking.backoff import RetryPolicy, one_line
-from harness.training.metrics import GLOBAL_STEP
 
 WANDB_TIMEOUT_SECONDS = 30
 RUNS_PER_PAGE = 100
@@ -315,8 +318,13 @@ def _list_runs(api: Any, path: str, filters: PullFilters, retry: RetryPolicy) ->
 
 
 def _is_current(record: RunRecord, marker: dict[str, Any]) -> bool:
-    """Whether the stored copy of a run is complete and from the same W&B state."""
-    return record.is_done() and record.metadata().get("wandb", {}).get("marker") == marker
+    """Whether the stored copy of a run is complete, intact and from the same W&B state."""
+    try:
+        state = record.check().status
+        return (state["status"] == RunStatus.DONE
+                and record.metadata().get("wandb", {}).get("marker") == marker)
+    except DamagedFile:
+        return False
 
 
 def _fetch(task: _Task, paths: SuitePaths, project_path: str, retry: RetryPolicy,
@@ -340,17 +348,18 @@ def _store(paths: SuitePaths, task: _Task, wandb_path: str, frame: pd.DataFrame,
     staging.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"{task.run_id}.", dir=staging))
     try:
-        record = RunRecord(RunPaths(work / task.run_id))
-        record.write_config(stored_config(run, wandb_path), paths.suite)
+        writer = RunWriter(RunPaths(work / task.run_id), lease=None)
+        writer.write_config(stored_config(run, wandb_path), paths.suite)
         summary = run.summary_metrics
-        record.update_metadata(
+        writer.update_metadata(
             source="wandb", pulled_at=utc_now(), started_at=run.created_at,
             finished_at=run.heartbeat_at, train_seconds=summary.get("_runtime"),
             wandb={"path": wandb_path, "step_key": step_key, "marker": task.marker})
-        record.write_chunk(0, frame)
+        metrics, episodes = split_episodes(frame)
+        writer.write_chunk(0, metrics, episodes)
         last_step = int(frame[GLOBAL_STEP].max()) if len(frame) else 0
-        record.finish(1, global_step=last_step)
-        _install(record.paths.dir, paths.run(task.run_id).dir, work / "replaced")
+        writer.finish(1, global_step=last_step)
+        _install(writer.paths.dir, paths.run(task.run_id).dir, work / "replaced")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
-import netrc
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -20,11 +18,12 @@ from typing import Any
 
 import pandas as pd
 
+from harness.names import EPISODE_METRICS, GLOBAL_STEP
 from harness.runs import Run
-from harness.store import RunRecord, SuitePaths
-from harness.store.atomic import read_json, write_json
+from harness.store import SuitePaths
+from harness.store.lease import LeaseLost
 from harness.store.provenance import git_state, package_versions
-from harness.suite.tracking_settings import WandbSettings
+from harness.store.writer import RunWriter
 
 INIT_TIMEOUT_SECONDS = 30
 """How long `wandb.init` may wait for the W&B service before the run goes offline instead."""
@@ -34,45 +33,6 @@ Warn = Callable[[str], None]
 
 def _stderr(message: str) -> None:
     print(f"wandb sink: {message}", file=sys.stderr, flush=True)
-
-
-def has_credentials() -> bool:
-    """Whether a W&B API key is set in the environment or stored by `wandb login`."""
-    if os.environ.get("WANDB_API_KEY"):
-        return True
-    try:
-        return netrc.netrc().authenticators("api.wandb.ai") is not None
-    except (OSError, netrc.NetrcParseError):
-        return False
-
-
-def resolve_wandb(settings: WandbSettings | None, suite: str,
-                  mode: str | None = None) -> dict[str, Any] | None:
-    """The W&B settings workers use (None: W&B off). The mode comes from `mode` (the command
-    line), else `WANDB_MODE`, else the suite; `auto` becomes online with credentials, else
-    offline. A mode given without a `tracking.wandb` block turns W&B on with the defaults."""
-    if settings is None and mode is None:
-        return None
-    settings = settings or WandbSettings()
-    chosen = mode or os.environ.get("WANDB_MODE") or settings.mode
-    if chosen == "dryrun":
-        chosen = "offline"
-    if chosen == "auto":
-        chosen = "online" if has_credentials() else "offline"
-    if chosen == "disabled":
-        return None
-    return {"project": settings.project, "entity": settings.entity, "mode": chosen,
-            "tags": list(settings.tags), "group": settings.group or suite}
-
-
-def write_tracking(paths: SuitePaths, wandb_spec: dict[str, Any] | None) -> None:
-    """Tell the workers of this suite where to mirror metrics."""
-    write_json(paths.tracking, {"wandb": wandb_spec})
-
-
-def read_tracking(paths: SuitePaths) -> dict[str, Any] | None:
-    """The W&B settings written by `write_tracking` (None: W&B off)."""
-    return (read_json(paths.tracking) or {}).get("wandb")
 
 
 def wandb_run_id(suite: str, run_id: str) -> str:
@@ -100,15 +60,24 @@ def standard_tags() -> list[str]:
     return tags
 
 
-def metric_rows(rows: pd.DataFrame) -> list[dict[str, float]]:
-    """Each metric row as the dict W&B logs: present values only, `global_step` as an int."""
-    logged = []
+def history_records(rows: pd.DataFrame, episodes: pd.DataFrame) -> list[dict[str, float]]:
+    """What W&B logs for a chunk, in `global_step` order: one record per finished episode
+    (`charts/episodic_return` and `_length`, or `eval/...`, as CleanRL logs them) and one per
+    metric row (present values only); at equal steps the episodes come first."""
+    logged: list[tuple[int, int, dict[str, float]]] = []
+    for kind, step, ret, length in zip(episodes["kind"], episodes[GLOBAL_STEP],
+                                       episodes["episodic_return"], episodes["episodic_length"],
+                                       strict=True):
+        return_name, length_name = EPISODE_METRICS[kind]
+        logged.append((int(step), 0, {GLOBAL_STEP: int(step), return_name: float(ret),
+                                      length_name: float(length)}))
     for row in rows.to_dict("records"):
         values = {k: float(v) for k, v in row.items()
                   if v is not None and not (isinstance(v, float) and math.isnan(v))}
-        values["global_step"] = int(row["global_step"])
-        logged.append(values)
-    return logged
+        values[GLOBAL_STEP] = int(row[GLOBAL_STEP])
+        logged.append((values[GLOBAL_STEP], 1, values))
+    logged.sort(key=lambda item: item[:2])
+    return [values for _, _, values in logged]
 
 
 class WandbSink:
@@ -119,19 +88,21 @@ class WandbSink:
         self.paths = paths
         self.warn = warn
         self._runs: dict[str, Any] = {}
+        self._writers: dict[str, RunWriter] = {}
 
-    def start(self, runs: list[Run]) -> None:
+    def start(self, runs: list[Run], writers: list[RunWriter]) -> None:
         """Open (or resume) the W&B run of each run about to train."""
-        for run in runs:
+        for run, writer in zip(runs, writers, strict=True):
+            self._writers[run.run_id] = writer
             self._runs[run.run_id] = self._init(run)
 
-    def log(self, run: Run, rows: pd.DataFrame) -> None:
-        """Log a chunk's metric rows of `run`."""
+    def log(self, run: Run, rows: pd.DataFrame, episodes: pd.DataFrame) -> None:
+        """Log a chunk's metric rows and episodes of `run`."""
         handle = self._runs.get(run.run_id)
         if handle is None:
             return
         try:
-            for values in metric_rows(rows):
+            for values in history_records(rows, episodes):
                 handle.log(values)
         except Exception as err:  # noqa: BLE001 - W&B must never stop training
             self._give_up(run, f"logging failed: {type(err).__name__}: {err}")
@@ -200,5 +171,7 @@ class WandbSink:
         self._record(run, status=reason)
 
     def _record(self, run: Run, **fields: Any) -> None:
-        record = RunRecord(self.paths.run(run.run_id))
-        record.update_metadata(wandb={**record.metadata().get("wandb", {}), **fields})
+        """Keep what the mirror did in the run's metadata (while this process holds it)."""
+        writer = self._writers[run.run_id]
+        with contextlib.suppress(LeaseLost):
+            writer.update_metadata(wandb={**writer.record.metadata().get("wandb", {}), **fields})

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from harness.algos.base import Agent, Hyper, Transition
-from harness.envs.episodes import EPISODE_SUMS, episode_metrics
+from harness.envs.episodes import EpisodeEnds, FinishedEpisodes, episode_ends
 from harness.envs.gymnasium_backend import GymnasiumVecEnv, copy_seeds
 from harness.training.layout import ChunkLayout
-from harness.training.program import RunState
+from harness.training.program import ChunkOutput, RunState
 
 MAX_EVAL_STEPS = 100_000
 """Evaluation gives up on an episode longer than this when the environment has no time limit."""
@@ -23,11 +24,23 @@ def _struct(shape: tuple[int, ...], dtype: object) -> jax.ShapeDtypeStruct:
     return jax.ShapeDtypeStruct(shape, jnp.dtype(dtype))
 
 
+def _masked(step: Callable[..., tuple]) -> Callable[..., tuple]:
+    """`step(state, *args) -> (state, *rest)` that leaves `state` unchanged unless `active`."""
+
+    def masked(active: jax.Array, state: Any, *args: Any) -> tuple:
+        new_state, *rest = step(state, *args)
+        kept = jax.tree.map(lambda new, old: jnp.where(active, new, old), new_state, state)
+        return (kept, *rest)
+
+    return masked
+
+
 class GymnasiumProgram:
     """A batch of runs whose environments step on the host between compiled calls.
 
     Each update, every run acts `rollout_steps` times (one compiled `act` call for all runs per
-    step) and then learns (one compiled `learn` call). Environments are not part of the
+    step) and then learns (one compiled `learn` call). Runs past their budget, or behind in
+    another chunk, are masked: their state does not change. Environments are not part of the
     training state: a resumed run starts fresh episodes.
     """
 
@@ -46,10 +59,11 @@ class GymnasiumProgram:
         self._init = init.lower(keys, hp).compile()
         agent_shapes = jax.eval_shape(init, keys, hp).agent
         obs = _struct((runs, envs, *info.observation_shape), np.float32)
-        step_index = _struct((), np.int32)
-        act = jax.jit(jax.vmap(agent.act, in_axes=(0, 0, 0, 0, None)))
-        self._act = act.lower(agent_shapes, keys, obs, hp, step_index).compile()
-        _, action, extras = jax.eval_shape(act, agent_shapes, keys, obs, hp, step_index)
+        per_run = _struct((runs,), np.int32)
+        active = _struct((runs,), bool)
+        act = jax.jit(jax.vmap(_masked(agent.act)))
+        self._act = act.lower(active, agent_shapes, keys, obs, hp, per_run).compile()
+        _, action, extras = jax.eval_shape(act, active, agent_shapes, keys, obs, hp, per_run)
 
         def over_time(s: jax.ShapeDtypeStruct) -> jax.ShapeDtypeStruct:
             return _struct((s.shape[0], steps, *s.shape[1:]), s.dtype)
@@ -59,8 +73,8 @@ class GymnasiumProgram:
             over_time(obs), over_time(action), over_time(per_step),
             over_time(_struct((runs, envs), bool)), over_time(_struct((runs, envs), bool)),
             over_time(obs), jax.tree.map(over_time, extras))
-        learn = jax.jit(jax.vmap(agent.learn, in_axes=(0, 0, 0, 0, None)), donate_argnums=0)
-        self._learn = learn.lower(agent_shapes, keys, transitions, hp, step_index).compile()
+        learn = jax.jit(jax.vmap(_masked(agent.learn)), donate_argnums=1)
+        self._learn = learn.lower(active, agent_shapes, keys, transitions, hp, per_run).compile()
         self._split = jax.jit(jax.vmap(self._split_keys)).lower(keys).compile()
         self._greedy = None
         if self.eval_env is not None:
@@ -91,59 +105,73 @@ class GymnasiumProgram:
         """Fresh training states, one per run."""
         return self._init(keys, hp)
 
-    def _update(self, state: RunState, hp: Hyper, index: int) -> tuple[RunState, dict]:
-        """One update of every run: `rollout_steps` host steps, then one compiled `learn`."""
+    def _update(self, state: RunState, hp: Hyper, index: np.ndarray,
+                active: np.ndarray) -> tuple[RunState, dict, EpisodeEnds]:
+        """One update of the `active` runs (run `i` at update `index[i]`): `rollout_steps` host
+        steps, then one compiled `learn`; episodes of inactive runs are dropped."""
         key, act_keys, learn_key = self._split(state.key)
+        key = jnp.where(active[:, None], key, state.key)
         act_keys = np.asarray(act_keys)
-        agent, envs = state.agent, self.agent.num_envs
+        agent, envs, steps = state.agent, self.agent.num_envs, self.agent.rollout_steps
         columns: dict[str, list] = {name: [] for name in Transition._fields}
-        episodes = {name: np.zeros(len(self.seeds)) for name in EPISODE_SUMS}
-        for t in range(self.agent.rollout_steps):
-            global_step = np.int32((index * self.agent.rollout_steps + t) * envs)
-            agent, action, extras = self._act(agent, act_keys[:, t], self.obs, hp, global_step)
+        ends: list[EpisodeEnds] = []
+        for t in range(steps):
+            global_step = ((index * steps + t) * envs).astype(np.int32)
+            agent, action, extras = self._act(active, agent, act_keys[:, t], self.obs, hp,
+                                              global_step)
             action, extras = jax.device_get((action, extras))
             out = self.env.step(action)
             for name, value in zip(Transition._fields, (self.obs, action, out.reward,
                                                         out.terminated, out.done, out.next_obs,
                                                         extras), strict=True):
                 columns[name].append(value)
-            for name, total in episode_metrics(out.finished, axis=1).items():
-                episodes[name] += total
+            ends.append(episode_ends(out.finished, np))
             self.obs = out.obs
         transitions = Transition(*(jax.tree.map(lambda *xs: np.stack(xs, axis=1), *columns[n])
                                    for n in Transition._fields))
-        agent, metrics = self._learn(agent, learn_key, transitions, hp, np.int32(index))
-        return RunState(agent, None, key), {**jax.device_get(metrics), **episodes}
+        agent, metrics = self._learn(active, agent, learn_key, transitions, hp,
+                                     index.astype(np.int32))
+        stacked = EpisodeEnds(*(np.stack(parts, axis=1) * active[:, None, None]
+                                for parts in zip(*ends, strict=True)))
+        return RunState(agent, None, key), jax.device_get(metrics), stacked
 
     def run_chunk(self, state: RunState, hp: Hyper,
-                  chunk: int) -> tuple[RunState, dict[str, np.ndarray]]:
-        """Advance every run by one chunk; metrics come back as `[runs, chunk_updates]` arrays."""
-        raw: dict[str, np.ndarray] = {}
-        first = chunk * self.layout.chunk_updates
-        for offset in range(self.layout.valid_updates(chunk)):
-            state, metrics = self._update(state, hp, first + offset)
-            for name, values in metrics.items():
-                if name not in raw:
-                    raw[name] = np.full((len(self.seeds), self.layout.chunk_updates), np.nan)
-                raw[name][:, offset] = values
-        return state, raw
+                  chunks: np.ndarray) -> tuple[RunState, ChunkOutput]:
+        """Advance run `i` through its chunk `chunks[i]` (a chunk at or past the last one
+        leaves the run unchanged)."""
+        layout, runs = self.layout, len(self.seeds)
+        chunks = np.asarray(chunks)
+        valid = np.array([layout.valid_updates(int(c)) if c < layout.num_chunks else 0
+                          for c in chunks])
+        size = (runs, layout.chunk_updates)
+        shape = (*size, self.agent.rollout_steps, self.agent.num_envs)
+        metrics: dict[str, np.ndarray] = {}
+        episodes = EpisodeEnds(np.zeros(shape, np.float32), np.zeros(shape, np.int32))
+        for offset in range(int(valid.max(initial=0))):
+            active = offset < valid
+            state, step_metrics, ends = self._update(
+                state, hp, chunks * layout.chunk_updates + offset, active)
+            for name, values in step_metrics.items():
+                metrics.setdefault(name, np.full(size, np.nan))[:, offset] = values
+            episodes.returns[:, offset], episodes.ends[:, offset] = ends
+        return state, ChunkOutput(metrics, episodes)
 
-    def evaluate(self, state: RunState, keys: jax.Array) -> np.ndarray:
-        """Mean greedy episode return of each run: one episode per evaluation copy."""
+    def evaluate(self, state: RunState, keys: jax.Array) -> FinishedEpisodes:
+        """One greedy episode per evaluation copy of every run, `[runs, copies]` arrays."""
         assert self.eval_env is not None and self._greedy is not None
         env = self.eval_env
         seeds = [copy_seeds(int(jax.random.randint(k, (), 0, 2**31 - 1)), env.copies)
                  for k in keys]
         obs = env.reset(seeds)
-        returns = np.zeros((env.runs, env.copies))
-        ended = np.zeros((env.runs, env.copies), bool)
+        shape = (env.runs, env.copies)
+        first = FinishedEpisodes(np.zeros(shape, np.float32), np.zeros(shape, np.int32),
+                                 np.zeros(shape, bool), np.zeros(shape, bool))
         for _ in range(env.info.max_episode_steps or MAX_EVAL_STEPS):
             out = env.step(np.asarray(self._greedy(state.agent, obs)))
-            first = out.done & ~ended
-            returns[first] = out.finished.returns[first]
-            ended |= out.done
+            new = out.done & ~first.done
+            first = FinishedEpisodes(*(np.where(new, now, old)
+                                       for now, old in zip(out.finished, first, strict=True)))
             obs = out.obs
-            if ended.all():
+            if first.done.all():
                 break
-        with np.errstate(invalid="ignore"):
-            return np.where(ended.any(1), (returns * ended).sum(1) / ended.sum(1), np.nan)
+        return first

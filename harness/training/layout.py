@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
-MAX_ROWS = 1000
-"""Metric rows per run at most: updates are averaged in blocks beyond that."""
 TARGET_CHUNKS = 20
 """Chunks per run, about: the host stores, checkpoints and reports between them."""
 
@@ -38,14 +37,20 @@ class ChunkLayout:
             return False
         return (chunk + 1) % self.chunks_per_eval == 0 or chunk == self.num_chunks - 1
 
+    def to_json(self) -> dict[str, Any]:
+        """The layout as recorded in checkpoints (a run resumes only under the same layout)."""
+        return asdict(self)
 
-def plan_layout(num_updates: int, eval_every: int | None = None) -> ChunkLayout:
-    """Rows of at most MAX_ROWS per run, about TARGET_CHUNKS chunks, ending at evaluation points.
+
+def plan_layout(num_updates: int, eval_every: int | None = None,
+                max_rows: int | None = None) -> ChunkLayout:
+    """One metric row per update (per block of updates when `max_rows` caps the rows of a
+    run), about TARGET_CHUNKS chunks, ending at evaluation points.
 
     `eval_every` is in updates; it is rounded up to a whole number of metric rows, and each
     evaluation period is cut into the whole-row chunks that bring the total nearest the target.
     """
-    log_every = math.ceil(num_updates / MAX_ROWS)
+    log_every = math.ceil(num_updates / max_rows) if max_rows else 1
     rows = math.ceil(num_updates / log_every)
     if eval_every is None:
         return ChunkLayout(num_updates, log_every, math.ceil(rows / TARGET_CHUNKS) * log_every)

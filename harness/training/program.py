@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from harness.algos.base import Agent, Hyper, Metrics
-from harness.envs.episodes import episode_metrics
+from harness.envs.episodes import EpisodeEnds, FinishedEpisodes, episode_ends
 from harness.envs.gymnax_backend import GymnaxVecEnv
 from harness.training.layout import ChunkLayout
 from harness.training.rollout import rollout
@@ -25,11 +25,21 @@ class RunState(NamedTuple):
     key: jax.Array
 
 
+class ChunkOutput(NamedTuple):
+    """What one chunk of a job returns to the host, every array with a leading run axis."""
+
+    metrics: dict[str, np.ndarray]
+    """Per-update metrics, `[runs, chunk_updates]` (NaN where not computed)."""
+    episodes: EpisodeEnds
+    """Episodes that ended at each step, `[runs, chunk_updates, rollout_steps, num_envs]`."""
+
+
 class GymnaxProgram:
     """A batch of runs compiled into programs that initialise, advance and evaluate them.
 
     Every leaf of the state has a leading run axis; traced hyperparameters `hp` carry the same
-    axis, so runs may differ in them without recompiling.
+    axis, so runs may differ in them without recompiling, and each run advances from its own
+    chunk (runs of a job may resume from different checkpoints).
     """
 
     def __init__(self, agent: Agent, env_id: str, layout: ChunkLayout, keys: jax.Array,
@@ -42,8 +52,9 @@ class GymnaxProgram:
         init = jax.jit(self._init_runs)
         self._init = init.lower(keys, hp).compile()
         state_shapes = jax.eval_shape(init, keys, hp)
-        chunk = jax.jit(jax.vmap(self._run_chunk, in_axes=(0, 0, None)), donate_argnums=0)
-        self._chunk = chunk.lower(state_shapes, hp, jax.ShapeDtypeStruct((), jnp.int32)).compile()
+        chunk = jax.jit(jax.vmap(self._run_chunk), donate_argnums=0)
+        first_updates = jax.ShapeDtypeStruct(keys.shape[:1], jnp.int32)
+        self._chunk = chunk.lower(state_shapes, hp, first_updates).compile()
         self._evaluate = None
         if self.eval_env is not None:
             evaluate = jax.jit(jax.vmap(self._evaluate_run))
@@ -64,23 +75,24 @@ class GymnaxProgram:
         """
         return jax.lax.map(lambda args: self._init_one(*args), (keys, hp))
 
-    def _update(self, state: RunState, hp: Hyper, index: jax.Array) -> tuple[RunState, Metrics]:
+    def _update(self, state: RunState, hp: Hyper,
+                index: jax.Array) -> tuple[RunState, tuple[Metrics, EpisodeEnds]]:
         """One update of one run: a rollout, then `learn` on it."""
         key, rollout_key, learn_key = jax.random.split(state.key, 3)
         first_step = index * self.agent.rollout_steps * self.agent.num_envs
         agent_state, env_state, transitions, finished = rollout(
             self.env, self.agent, state.agent, state.env, rollout_key, hp, first_step)
         agent_state, metrics = self.agent.learn(agent_state, learn_key, transitions, hp, index)
-        return RunState(agent_state, env_state, key), {**metrics, **episode_metrics(finished)}
+        return RunState(agent_state, env_state, key), (metrics, episode_ends(finished))
 
-    def _run_chunk(self, state: RunState, hp: Hyper,
-                   first_update: jax.Array) -> tuple[RunState, Metrics]:
+    def _run_chunk(self, state: RunState, hp: Hyper, first_update: jax.Array
+                   ) -> tuple[RunState, tuple[Metrics, EpisodeEnds]]:
         """One run: `chunk_updates` updates from `first_update`, skipping past the budget."""
 
-        def body(state: RunState, offset: jax.Array) -> tuple[RunState, Metrics]:
+        def body(state: RunState, offset: jax.Array) -> tuple[RunState, tuple]:
             index = first_update + offset
 
-            def skip(state: RunState) -> tuple[RunState, Metrics]:
+            def skip(state: RunState) -> tuple[RunState, tuple]:
                 shapes = jax.eval_shape(self._update, state, hp, index)[1]
                 return state, jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
 
@@ -90,36 +102,40 @@ class GymnaxProgram:
         offsets = jnp.arange(self.layout.chunk_updates, dtype=jnp.int32)
         return jax.lax.scan(body, state, offsets)
 
-    def _evaluate_run(self, state: RunState, key: jax.Array) -> jax.Array:
-        """Mean undiscounted return of one greedy episode in each evaluation copy."""
+    def _evaluate_run(self, state: RunState, key: jax.Array) -> FinishedEpisodes:
+        """The first greedy episode of each evaluation copy (`done` False where none ended)."""
         env = self.eval_env
         steps = env.info.max_episode_steps
 
         def step(carry: tuple, key: jax.Array) -> tuple[tuple, None]:
-            env_state, returns, ended = carry
+            env_state, first = carry
             action = self.agent.greedy(state.agent, env_state.obs)
             env_state, out = env.step(key, env_state, action)
-            returns = jnp.where(out.done & ~ended, out.finished.returns, returns)
-            return (env_state, returns, ended | out.done), None
+            new = out.done & ~first.done
+            first = jax.tree.map(lambda old, now: jnp.where(new, now, old), first, out.finished)
+            return (env_state, first), None
 
         reset_key, steps_key = jax.random.split(key)
-        start = (env.reset(reset_key), jnp.zeros(env.num_envs), jnp.zeros(env.num_envs, bool))
-        (_, returns, ended), _ = jax.lax.scan(step, start, jax.random.split(steps_key, steps))
-        return jnp.where(ended.any(), jnp.sum(jnp.where(ended, returns, 0.0))
-                         / jnp.maximum(ended.sum(), 1), jnp.nan)
+        copies = env.num_envs
+        none = FinishedEpisodes(jnp.zeros(copies), jnp.zeros(copies, jnp.int32),
+                                jnp.zeros(copies, bool), jnp.zeros(copies, bool))
+        (_, first), _ = jax.lax.scan(step, (env.reset(reset_key), none),
+                                     jax.random.split(steps_key, steps))
+        return first
 
     def init(self, keys: jax.Array, hp: Hyper) -> RunState:
         """Fresh training states, one per run."""
         return self._init(keys, hp)
 
     def run_chunk(self, state: RunState, hp: Hyper,
-                  chunk: int) -> tuple[RunState, dict[str, np.ndarray]]:
-        """Advance every run by one chunk; metrics come back as `[runs, chunk_updates]` arrays."""
-        first = jnp.int32(chunk * self.layout.chunk_updates)
-        state, metrics = self._chunk(state, hp, first)
-        return state, jax.device_get(metrics)
+                  chunks: np.ndarray) -> tuple[RunState, ChunkOutput]:
+        """Advance run `i` through its chunk `chunks[i]` (a chunk at or past the last one
+        leaves the run unchanged)."""
+        first = jnp.asarray(np.asarray(chunks) * self.layout.chunk_updates, jnp.int32)
+        state, (metrics, episodes) = self._chunk(state, hp, first)
+        return state, ChunkOutput(*jax.device_get((metrics, episodes)))
 
-    def evaluate(self, state: RunState, keys: jax.Array) -> np.ndarray:
-        """Mean greedy episode return of each run (requires `eval_episodes`)."""
+    def evaluate(self, state: RunState, keys: jax.Array) -> FinishedEpisodes:
+        """One greedy episode per evaluation copy of every run, `[runs, copies]` arrays."""
         assert self._evaluate is not None, "built without evaluation episodes"
-        return np.asarray(jax.device_get(self._evaluate(state, keys)))
+        return FinishedEpisodes(*jax.device_get(self._evaluate(state, keys)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar
 
-from pydantic import PositiveInt, model_validator
+from pydantic import model_validator
 
 from harness.algos.hyperparameters import (
     TRACED,
@@ -12,6 +12,7 @@ from harness.algos.hyperparameters import (
     Hyperparameters,
     NonNegativeFloat,
     PositiveFloat,
+    PositiveInt,
     UnitFloat,
 )
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar
 
-from pydantic import NonNegativeInt, PositiveInt, model_validator
+from pydantic import model_validator
 
 from harness.algos.hyperparameters import (
     TRACED,
     HiddenSizes,
     Hyperparameters,
     NonNegativeFloat,
+    NonNegativeInt,
     PositiveFloat,
+    PositiveInt,
     UnitFloat,
 )
 
