@@ -16,7 +16,7 @@ from harness.jobs import Job, plan_jobs
 from harness.retries import Retries
 from harness.runs import Run, expand
 from harness.store import SuitePaths
-from harness.store.atomic import is_temporary
+from harness.store.atomic import remove_stray_temporaries
 from harness.store.state import RunState, RunView, inspect_run
 from harness.suite import Suite
 from harness.suite.runner_settings import RunnerSettings
@@ -112,11 +112,8 @@ def prepare_results(plan: Plan) -> None:
     except OSError as err:
         raise ResultsDirError(f"cannot write results under {paths.dir}: "
                               f"{err.strerror or err}") from None
-    now = time.time()
     for directory in (paths.dir, paths.jobs_dir):
-        for path in directory.iterdir():
-            if is_temporary(path) and now - path.stat().st_mtime > STRAY_SECONDS:
-                path.unlink(missing_ok=True)
+        remove_stray_temporaries(directory, STRAY_SECONDS)
 
 
 def run_plan(plan: Plan, runner: Runner | None = None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,6 +38,20 @@ def temporary_beside(path: Path) -> Path:
 def is_temporary(path: Path) -> bool:
     """Whether `path` is a temporary file of `temporary_beside`."""
     return path.name.startswith(".") and path.name.endswith(TMP_SUFFIX)
+
+
+def remove_stray_temporaries(directory: Path, older_than: float) -> None:
+    """Delete the temporary files in `directory` left more than `older_than` seconds ago by
+    killed writers; files another process finishes or removes meanwhile are skipped."""
+    now = time.time()
+    for path in directory.iterdir():
+        if not is_temporary(path):
+            continue
+        try:
+            if now - path.stat().st_mtime > older_than:
+                path.unlink(missing_ok=True)
+        except FileNotFoundError:
+            continue
 
 
 @contextmanager

@@ -131,15 +131,18 @@ def finished_view(run_dir: str, stats: dict[str, os.stat_result]) -> RunView | N
     """The view of a finished, intact run, read with as few system calls as possible (plain
     string paths, no lease, `stats` of its files by name already taken): the same checks
     `inspect_run` makes of a done run, with data files trusted only while their size and mtime
-    are those recorded. None for anything else (not done, damaged, data files touched, stored
-    by an older version): read it with `inspect_run`."""
+    are those recorded, and the metadata (its timings repeated in the status) trusted unread
+    while it is no newer than the status: nothing writes it after a run is done. None for
+    anything else (not done, damaged, files touched since, stored by an older version): read it
+    with `inspect_run`."""
     try:
+        if stats[METADATA_FILE].st_mtime_ns > stats[STATUS_FILE].st_mtime_ns:
+            return None
         status = _json_object(os.path.join(run_dir, STATUS_FILE))
         config = _json_object(os.path.join(run_dir, CONFIG_FILE))
-        metadata = _json_object(os.path.join(run_dir, METADATA_FILE))
         files = status.get("files") or {}
         if status.get("status") != RunStatus.DONE or set(files) != set(DATA_FILES) \
-                or not {"exp_name", "env_id", "seed"} <= config.keys():
+                or "timings" not in status or not {"exp_name", "env_id", "seed"} <= config.keys():
             return None
         for name, info in files.items():
             stat = stats[DATA_FILE_NAMES[name]]
@@ -148,4 +151,4 @@ def finished_view(run_dir: str, stats: dict[str, os.stat_result]) -> RunView | N
     except (OSError, ValueError, TypeError, KeyError):
         return None
     return RunView(os.path.basename(run_dir), RunState.DONE, status, config=config,
-                   metadata=metadata)
+                   metadata=status["timings"])

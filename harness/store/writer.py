@@ -25,6 +25,9 @@ from harness.store.paths import RunPaths
 from harness.store.record import RunRecord, RunStatus, utc_now
 from harness.store.tables import empty_episodes, read_frame, write_table
 
+TIMINGS = ("attempt", "started_at", "finished_at", "compile_seconds", "train_seconds")
+"""Metadata a finished run's status repeats, so that listing runs needs no metadata file."""
+
 
 def episode_scores(episodes: pd.DataFrame, last_step: int) -> dict[str, dict[str, Any]]:
     """The stored final-score reductions of a run's episode table: `{key: {score, episodes}}`
@@ -157,7 +160,9 @@ class RunWriter:
         files = {"metrics": write_table(self.paths.metrics, metrics),
                  "episodes": write_table(self.paths.episodes, episodes)}
         kinds = episodes["kind"].value_counts()
+        metadata = self.record.metadata()
         self.set_status(RunStatus.DONE, global_step=global_step,
+                        timings={key: metadata.get(key) for key in TIMINGS},
                         files={name: info.to_json() for name, info in files.items()},
                         scores=episode_scores(episodes, global_step),
                         episodes={kind: int(kinds.get(kind, 0)) for kind in ("train", EVAL)},

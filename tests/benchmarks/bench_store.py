@@ -104,8 +104,8 @@ def _synthesise(root: Path, suite: str, configs: list[dict], template: Path) -> 
         for name in ("metrics.arrow", "episodes.arrow"):
             shutil.copy2(template / name, run / name)
         write_json(run / "config.json", {**config, "suite": suite})
-        write_json(run / "status.json", status)
         write_json(run / "metadata.json", {**metadata, "run_id": config["run_id"]})
+        write_json(run / "status.json", status)  # last, as a finishing run writes it
 
 
 def _synthetic_configs(count: int) -> list[dict]:
