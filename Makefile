@@ -12,7 +12,7 @@ ARGS ?=
 
 RUN_FLAGS := $(if $(RUNNER),--runner $(RUNNER)) $(if $(WORKERS),--workers $(WORKERS)) $(ARGS)
 
-.PHONY: setup suite plan status test bench clean
+.PHONY: setup suite plan status report browser test bench clean
 
 $(STAMP): pyproject.toml
 	rm -rf $(VENV)
@@ -36,7 +36,17 @@ plan: $(STAMP)
 status: $(STAMP)
 	$(BIN)/harness status $(NAME)
 
-test: $(DEV_STAMP)
+# NAME may list several suites: make report NAME="classic-control wandb-openrlbenchmark-cleanrl"
+report: $(STAMP)
+	$(BIN)/harness report $(NAME) $(ARGS)
+
+# The report tests open the HTML report in Debian's headless Chromium: installed here when
+# missing and this is root (elsewhere they skip, unless HARNESS_REQUIRE_BROWSER=1).
+browser:
+	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: $(DEV_STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(DEV_STAMP)
@@ -44,6 +54,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python -m tests.benchmarks.bench_algorithms
 	$(BIN)/python -m tests.benchmarks.bench_wandb
 	$(BIN)/python -m tests.benchmarks.bench_store
+	$(BIN)/python -m tests.benchmarks.bench_analysis
 
 clean:
 	rm -rf $(VENV) build *.egg-info

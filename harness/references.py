@@ -1,11 +1,12 @@
-"""Published reference scores (CleanRL and others) to set beside the harness's results."""
+"""Published reference scores (CleanRL and others) to set beside the harness's results, and the
+declared random and reference scores that normalise them (`suites/references/*.yaml`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, PositiveInt
+from pydantic import BaseModel, ConfigDict, PositiveInt, ValidationError, model_validator
 from ruamel.yaml import YAML
 
 REFERENCES_DIR = Path("suites/references")
@@ -27,20 +28,64 @@ class ReferenceScore(BaseModel):
     """False where the reference used other hyperparameters, budget or scoring."""
 
 
+class NormalizationScore(BaseModel):
+    """The two returns that map an environment's scores onto [0, 1]: `(score - random) /
+    (reference - random)`, each with where it comes from."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    env_id: str
+    random: float
+    """Mean return of a uniform-random policy."""
+    reference: float
+    """The return that counts as 1: a solved threshold, or the best attainable return."""
+    random_source: str
+    reference_source: str
+
+    @model_validator(mode="after")
+    def _distinct(self) -> NormalizationScore:
+        if self.reference == self.random:
+            raise ValueError(f"{self.env_id}: reference and random scores are equal")
+        return self
+
+
 class _ReferenceFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    scores: list[ReferenceScore]
+    scores: list[ReferenceScore] = []
+    normalization: list[NormalizationScore] = []
+
+
+def _files(directory: Path) -> list[tuple[Path, _ReferenceFile]]:
+    found = []
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            content = _ReferenceFile.model_validate(YAML(typ="safe").load(path.read_text()))
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise ValueError(f"{path}: {where}: {first['msg']}") from None
+        found.append((path, content))
+    return found
 
 
 def load_references(directory: Path = REFERENCES_DIR) -> pd.DataFrame:
     """Every reference score under `directory` (*.yaml), one row each."""
-    rows = []
-    for path in sorted(directory.glob("*.yaml")):
-        content = _ReferenceFile.model_validate(YAML(typ="safe").load(path.read_text()))
-        rows += [{**score.model_dump(), "file": str(path)} for score in content.scores]
-    columns = [*ReferenceScore.model_fields, "file"]
-    return pd.DataFrame(rows, columns=columns)
+    rows = [{**score.model_dump(), "file": str(path)}
+            for path, content in _files(directory) for score in content.scores]
+    return pd.DataFrame(rows, columns=[*ReferenceScore.model_fields, "file"])
+
+
+def load_normalization(directory: Path = REFERENCES_DIR) -> pd.DataFrame:
+    """Every declared normalisation under `directory` (*.yaml), one row per env_id; an env_id
+    declared twice is an error."""
+    rows = [{**entry.model_dump(), "file": str(path)}
+            for path, content in _files(directory) for entry in content.normalization]
+    table = pd.DataFrame(rows, columns=[*NormalizationScore.model_fields, "file"])
+    twice = table["env_id"][table["env_id"].duplicated()]
+    if not twice.empty:
+        raise ValueError(f"{twice.iloc[0]} has more than one normalisation in {directory}")
+    return table
 
 
 def _family(env_id: str) -> str:

@@ -1,4 +1,7 @@
-"""The `harness` command: run, plan and inspect suites; reproduce a run; pull W&B runs.
+"""The `harness` command: train, inspect, compare and report on benchmark suites.
+
+Commands run, plan and inspect suites, reproduce a run, pull W&B runs, compare algorithms
+with AdaStop and write reports.
 
 Only `run` and `reproduce` import JAX (in the worker processes, or for `reproduce` here):
 `--help`, `envs`, `plan` and `status` start in well under a second.
@@ -12,8 +15,10 @@ from pathlib import Path
 
 from rich.console import Console
 
+from harness.cli.compare_command import add_compare_command
 from harness.cli.exit_codes import EXIT_BAD_INPUT, EXIT_FAILED_RUNS
 from harness.cli.pull_command import add_pull_command
+from harness.cli.report_command import add_report_command
 from harness.cli.run_flags import add_run_flags, runner_settings, wandb_spec
 from harness.cli.tables import print_catalog, print_plan, print_status
 from harness.execute import Plan, ResultsDirError, make_plan, run_plan
@@ -47,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="results root (default: $HARNESS_RESULTS_DIR, else results)")
     again.add_argument("--suite", default=None, help="the run's suite, if several hold its id")
     add_pull_command(commands)
+    add_compare_command(commands)
+    add_report_command(commands)
     return parser
 
 
@@ -63,6 +70,14 @@ def main(argv: list[str] | None = None) -> int:
         from harness.cli.pull_command import pull_command
 
         return pull_command(args)
+    if args.command == "compare":
+        from harness.cli.compare_command import compare_command
+
+        return compare_command(args)
+    if args.command == "report":
+        from harness.cli.report_command import report_command
+
+        return report_command(args)
     try:
         suite = load_suite(find_suite(args.suite))
         running = args.command == "run"

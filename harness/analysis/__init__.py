@@ -1,0 +1,1 @@
+"""Statistics, curves, comparisons and reports over stored runs."""

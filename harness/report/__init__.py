@@ -1,0 +1,1 @@
+"""Reports: a document model of sections, tables and figures, written as Markdown or HTML."""
