@@ -55,6 +55,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python -m tests.benchmarks.bench_wandb
 	$(BIN)/python -m tests.benchmarks.bench_store
 	$(BIN)/python -m tests.benchmarks.bench_analysis
+	$(BIN)/python -m tests.benchmarks.bench_sweep
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -8,6 +8,7 @@ follows it until it ends before it returns.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,11 @@ class Plan:
         progress = {run.run_id: self.views[run.run_id].progress for run in self.todo}
         return plan_jobs(self.todo, self.suite.runs_per_job, self.suite.logging.max_rows,
                          progress)
+
+    def with_runs(self, runs: Iterable[Run]) -> Plan:
+        """The same plan over other `runs` (e.g. a later stage's), read from the store."""
+        runs = tuple(runs)
+        return replace(self, runs=runs, views=_stored_views(self.paths, runs))
 
     def refreshed(self) -> Plan:
         """The same plan with the store read again (retries counted as usual)."""

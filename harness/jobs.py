@@ -33,11 +33,13 @@ class Job:
         return f"job-{digest[:12]}"
 
     def describe(self) -> str:
-        """Short human label, e.g. `ppo CartPole-v1 seeds 0,1`."""
+        """Short human label, e.g. `ppo CartPole-v1 seeds 0,1` (a sweep's job: its first
+        configuration and how many more)."""
         first = self.runs[0]
         names = sorted({r.exp_name for r in self.runs})
-        seeds = ",".join(str(r.seed) for r in self.runs)
-        return f"{'+'.join(names)} {first.env_id} seeds {seeds}"
+        shown = "+".join(names) if len(names) <= 2 else f"{names[0]} +{len(names) - 1} more"
+        seeds = ",".join(str(s) for s in sorted({r.seed for r in self.runs}))
+        return f"{shown} {first.env_id} seeds {seeds}"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, read back by `from_dict` in the worker."""

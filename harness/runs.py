@@ -41,6 +41,9 @@ class Run:
     """"gymnax" or "gymnasium": which backend steps the environment."""
     evaluation: dict[str, int] | None = None
     """`{"every": steps, "episodes": n}`: greedy evaluation during training, or None."""
+    sweep: dict[str, Any] | None = None
+    """`{"name": entry exp_name, "values": {hyperparameter: value}}` for a configuration of a
+    sweep (its exp_name is the configuration's label), else None."""
 
     @property
     def algo(self) -> str:
@@ -71,6 +74,8 @@ class Run:
         }
         if self.evaluation is not None:
             config["evaluation"] = dict(self.evaluation)
+        if self.sweep is not None:
+            config["sweep"] = {"name": self.sweep["name"], "values": dict(self.sweep["values"])}
         return config
 
     @cached_property
@@ -86,7 +91,7 @@ class Run:
         return cls(suite=suite, exp_name=config["exp_name"], env_id=config["env_id"],
                    seed=config["seed"], total_timesteps=config["total_timesteps"],
                    hyperparameters=hyperparameters, backend=config["backend"],
-                   evaluation=config.get("evaluation"))
+                   evaluation=config.get("evaluation"), sweep=config.get("sweep"))
 
 
 def expand(suite: Suite) -> list[Run]:
@@ -94,11 +99,13 @@ def expand(suite: Suite) -> list[Run]:
     evaluation = suite.evaluation.model_dump() if suite.evaluation else None
     runs = []
     for entry in suite.algorithms:
-        for env in suite.environments:
-            hyperparameters = entry.resolve(env.id)  # one instance for all seeds
-            backend = lookup(env.id, env.backend).backend
-            runs += [Run(suite=suite.name, exp_name=entry.name, env_id=env.id, seed=seed,
-                         total_timesteps=entry.total_timesteps or suite.total_timesteps,
-                         hyperparameters=hyperparameters, backend=backend,
-                         evaluation=evaluation) for seed in suite.seed_list]
+        for exp_name, swept in entry.configurations():
+            sweep = {"name": entry.name, "values": swept} if entry.sweep is not None else None
+            for env in suite.environments:
+                hyperparameters = entry.resolve(env.id, swept)  # one instance for all seeds
+                backend = lookup(env.id, env.backend).backend
+                runs += [Run(suite=suite.name, exp_name=exp_name, env_id=env.id, seed=seed,
+                             total_timesteps=entry.total_timesteps or suite.total_timesteps,
+                             hyperparameters=hyperparameters, backend=backend,
+                             evaluation=evaluation, sweep=sweep) for seed in suite.seed_list]
     return runs

@@ -54,7 +54,7 @@ class ProgressDisplay:
 
     def job_started(self, job: Job, where: str = "", status: str = "compiling") -> None:
         """Add a bar for `job` (on `where`, e.g. a device), showing `status` until progress."""
-        label = f"{job.describe()} [{where}]" if where else job.describe()
+        label = escape(f"{job.describe()} [{where}]" if where else job.describe())
         self._tasks[job.job_id] = self._progress.add_task(
             label, total=_steps_per_run(job), sps=status, unit="steps")
 
@@ -94,7 +94,7 @@ class ProgressDisplay:
         if self._suite_task is not None:
             self._progress.advance(self._suite_task)
         mark = "[green]done[/green]" if ok else "[red]failed[/red]"
-        self.console.print(f"{mark} {job.describe()} ({job.job_id}): {detail}", markup=True,
+        self.console.print(f"{mark} {escape(job.describe())} ({job.job_id}): {detail}", markup=True,
                            highlight=False, soft_wrap=True)
 
     def retrying(self, runs: int) -> None:

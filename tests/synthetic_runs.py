@@ -66,11 +66,13 @@ def _metric_rows(total_timesteps: int, rng: np.random.Generator) -> pd.DataFrame
 
 def write_finished_runs(root: Path, suite: str, scores: Mapping[tuple[str, str], Sequence[float]],
                         *, algos: Mapping[str, str] | None = None, total_timesteps: int = 20_000,
-                        episodes: int = 150, seed: int = 0) -> list[str]:
+                        episodes: int = 150, seed: int = 0,
+                        suite_text: str | None = None) -> list[str]:
     """Write one finished run per score: `scores[(exp_name, env_id)][i]` is the default final
     score (mean of the last 100 training episodes) of seed `i`. `algos` maps exp_names to
     registry algorithms (default: the exp_name itself when it is one, else ppo). The suite file
-    is written as `root/../<suite>.yaml`; returns the run ids in the order written."""
+    (`suite_text`, e.g. one with sweeps, else one made from `scores`) is written as
+    `root/../<suite>.yaml`; returns the run ids in the order written."""
     from harness.algos import ALGORITHMS
 
     names = list(dict.fromkeys(name for name, _ in scores))
@@ -80,7 +82,7 @@ def write_finished_runs(root: Path, suite: str, scores: Mapping[tuple[str, str],
     seeds = max(len(values) for values in scores.values())
     suite_file = Path(root).parent / f"{suite}.yaml"
     suite_file.parent.mkdir(parents=True, exist_ok=True)
-    suite_file.write_text(_suite_text(suite, algos, envs, seeds, total_timesteps))
+    suite_file.write_text(suite_text or _suite_text(suite, algos, envs, seeds, total_timesteps))
     paths = SuitePaths(Path(root), suite)
     written = []
     for run in expand(load_suite(suite_file)):

@@ -105,7 +105,7 @@ ODD_FILES: dict[str, tuple[str | bytes, list[str]]] = {
     "10,000 duplicate seeds": (BASE.replace("seeds: 2", f"seeds: [{', '.join(['7'] * 10_000)}]"),
                                [":3: seeds: duplicate seeds [7]"]),
     "110,000 runs": (_algorithms(11).replace("seeds: 2", "seeds: 1e4"),
-                     ["algorithms x environments x seeds = 11 x 1 x 10,000 = 110,000 runs"]),
+                     ["configurations x environments x seeds = 11 x 1 x 10,000 = 110,000 runs"]),
     "inf learning rate": (_hyperparameters("learning_rate: .inf"),
                           [":1: algorithms[0].hyperparameters.learning_rate: "
                            "expected a finite number, got inf"]),

@@ -211,9 +211,14 @@ def plot_probability_of_improvement(table: pd.DataFrame, stem: str | Path, *,
                      "probability of improvement table")
     xs, ys = table["exp_name_x"].astype(str).tolist(), table["exp_name_y"].astype(str).tolist()
     palette = _palette(list(dict.fromkeys(xs + ys)), colors)
-    figure, (axis,) = _figure(6.4, 0.45 * len(table) + 1.2)
-    _intervals(axis, table, [f"{x} vs {y}" for x, y in zip(xs, ys, strict=True)],
-               [palette[x] for x in xs], "pair")
+    labels = [f"{x} vs {y}" for x, y in zip(xs, ys, strict=True)]
+    # long names (a sweep's configurations) need room beside the axis: wider, and on two lines
+    if max(len(label) for label in labels) > 40:
+        labels = [f"{x}\nvs {y}" for x, y in zip(xs, ys, strict=True)]
+    width = max(len(line) for label in labels for line in label.split("\n"))
+    figure, (axis,) = _figure(max(6.4, 3.5 + 0.075 * width),
+                              (0.75 if "\n" in labels[0] else 0.45) * len(table) + 1.2)
+    _intervals(axis, table, labels, [palette[x] for x in xs], "pair")
     axis.axvline(0.5, color="grey", linestyle="--", linewidth=1)
     axis.set_xlim(0.0, 1.0)
     axis.set_xlabel("P(X > Y)")
@@ -233,4 +238,35 @@ def plot_sample_efficiency(table: pd.DataFrame, stem: str | Path, *,
     _curves(axis, table, GLOBAL_STEP, colors)
     axis.set_xlabel(X_LABELS[GLOBAL_STEP])
     axis.set_ylabel(ylabel)
+    return _save(figure, stem)
+
+
+def plot_sweep(table: pd.DataFrame, parameter: str, stem: str | Path, *,
+               ylabel: str = "IQM score") -> list[Path]:
+    """One sweep's configurations: score against one swept hyperparameter, a point with its
+    interval per configuration, the best one starred; log x when the values are positive and
+    span a factor of 10 or more.
+
+    `table` columns: `exp_name, rank, iqm, lower, upper` and `parameter` (one sweep's rows of
+    `sweeps.sweep_table`)."""
+    table = _checked(table, ["exp_name", "rank", "iqm", "lower", "upper", parameter],
+                     "sweep table")
+    x = pd.to_numeric(table[parameter], errors="coerce").to_numpy(np.float64)
+    if np.isnan(x).any():
+        raise ValueError(f"sweep parameter {parameter!r} has non-numeric values")
+    y = table["iqm"].to_numpy(np.float64)
+    below = y - table["lower"].to_numpy(np.float64)
+    above = table["upper"].to_numpy(np.float64) - y
+    figure, (axis,) = _figure(6.4, 4.2)
+    axis.errorbar(x, y, yerr=np.vstack([below, above]), fmt="o", color="tab:blue",
+                  ecolor="tab:blue", alpha=0.8, capsize=3, gid="configurations")
+    best = int(np.argmin(table["rank"].to_numpy()))
+    axis.plot([x[best]], [y[best]], marker="*", markersize=14, color="tab:orange",
+              linestyle="none", label=f"best: {table['exp_name'].iloc[best]}", gid="best")
+    if x.min() > 0 and x.max() >= 10 * x.min():
+        axis.set_xscale("log")
+    axis.set_xlabel(parameter)
+    axis.set_ylabel(ylabel)
+    axis.legend(loc="best", fontsize="small", frameon=False)
+    axis.grid(alpha=0.3)
     return _save(figure, stem)

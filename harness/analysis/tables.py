@@ -100,12 +100,14 @@ def profile_table(arrays: ScoreArrays, taus: np.ndarray | None = None, *, reps: 
     return pd.concat(frames, ignore_index=True)[PROFILE_COLUMNS]
 
 
-def improvement_table(arrays: ScoreArrays, *, reps: int = 2_000, confidence: float = 0.95,
+def improvement_table(arrays: ScoreArrays, pairs: Sequence[tuple[str, str]] | None = None, *,
+                      reps: int = 2_000, confidence: float = 0.95,
                       seed: int = 0) -> pd.DataFrame:
-    """P(X > Y) for every ordered pair of algorithms, with bootstrap intervals."""
+    """P(X > Y) for each `(x, y)` of `pairs` (every ordered pair of algorithms when None),
+    with bootstrap intervals."""
     if len(arrays.arrays) < 2:
         return pd.DataFrame(columns=IMPROVEMENT_COLUMNS)
-    intervals = improvement_intervals(arrays.arrays, reps=reps, confidence=confidence,
+    intervals = improvement_intervals(arrays.arrays, pairs, reps=reps, confidence=confidence,
                                       seed=seed)
     rows = []
     for (x, y), interval in intervals.items():

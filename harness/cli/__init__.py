@@ -14,16 +14,21 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
+from harness.analysis.errors import AnalysisError
 from harness.cli.compare_command import add_compare_command
 from harness.cli.exit_codes import EXIT_BAD_INPUT, EXIT_FAILED_RUNS
 from harness.cli.pull_command import add_pull_command
 from harness.cli.report_command import add_report_command
 from harness.cli.run_flags import add_run_flags, runner_settings, wandb_spec
 from harness.cli.tables import print_catalog, print_plan, print_status
+from harness.confirm import confirming, run_confirmation
 from harness.execute import Plan, ResultsDirError, make_plan, run_plan
 from harness.store.state import RunState
 from harness.suite import SuiteError, find_suite, load_suite
+from harness.suite.adaptive_seeds import AdaptiveSeeds
+from harness.suite.sweep import MAX_CONFIGURATIONS
 from runners.base import RunnerSetupError, make_runner
 
 
@@ -43,6 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     plan = suite_command("plan", "summarise a suite's runs and jobs, without training")
     plan.add_argument("--runs", action="store_true",
                       help="also list every run (exp_name, algo, env_id, seed, run_id, status)")
+    for command in (run, plan):
+        command.add_argument("--yes", action="store_true",
+                             help=f"accept sweeps of more than {MAX_CONFIGURATIONS} "
+                             "configurations")
     suite_command("status", "count a suite's runs by state per algorithm and environment")
     commands.add_parser("envs", help="list the known algorithms and environment ids")
     again = commands.add_parser("reproduce", help="re-train a stored run and check that its "
@@ -80,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         return report_command(args)
     try:
         suite = load_suite(find_suite(args.suite))
+        oversized = suite.oversized_sweeps() if args.command in ("run", "plan") else []
+        if oversized and not args.yes:
+            raise SuiteError(oversized[0])
         running = args.command == "run"
         settings = runner_settings(args, suite) if running else None
         plan = make_plan(suite, args.results_dir, settings,
@@ -121,9 +133,12 @@ def _run(console: Console, plan: Plan) -> int:
         return EXIT_BAD_INPUT
     given_up = sum(plan.gave_up(run) for run in plan.runs)
     done = sum(plan.state_of(run) == RunState.DONE for run in plan.runs)
+    adaptive = isinstance(plan.suite.seeds, AdaptiveSeeds)
+    to_train = "seeds trained interim by interim until AdaStop decides" if adaptive else \
+        f"{len(todo)} to train in {len(jobs)} jobs"
     console.print(f"suite {plan.suite.name}: {len(plan.runs)} runs, {done} already done, "
-                  f"{len(todo)} to train in {len(jobs)} jobs on the {plan.settings.engine} "
-                  f"runner; results in {plan.paths.dir}", highlight=False)
+                  f"{to_train} on the {plan.settings.engine} runner; results in "
+                  f"{plan.paths.dir}", highlight=False)
     if elsewhere:
         console.print(f"{len(elsewhere)} runs are being trained by other processes; this "
                       "command follows them until they end", highlight=False)
@@ -132,10 +147,23 @@ def _run(console: Console, plan: Plan) -> int:
                       "`harness status` shows why, --retry-failed trains them again",
                       highlight=False)
     try:
-        plan = run_plan(plan, runner)
+        if adaptive:
+            from harness.adaptive import run_adaptive, status_lines
+
+            outcome = run_adaptive(plan, runner, lambda line: console.print(escape(line),
+                                                                            highlight=False))
+            plan = outcome.plan
+        else:
+            plan = run_plan(plan, runner)
+            if confirming(plan):
+                plan = run_confirmation(plan, runner, lambda line: console.print(
+                    escape(line), highlight=False))
     except (RunnerSetupError, ResultsDirError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except AnalysisError as err:
+        print(f"error: sweep confirmation: {err}", file=sys.stderr)
+        return EXIT_FAILED_RUNS
     except KeyboardInterrupt:
         console.print(f"interrupted: finished chunks are kept; `harness run {plan.suite.name}` "
                       "resumes")
@@ -143,5 +171,9 @@ def _run(console: Console, plan: Plan) -> int:
     from harness.cli.summary import print_summary
 
     print_summary(console, plan)
+    if adaptive:
+        for line in status_lines(plan.paths, plan.suite.seeds):
+            console.print(escape(line), highlight=False)
+        return EXIT_FAILED_RUNS if outcome.stopped else 0
     unfinished = [run for run in plan.runs if plan.state_of(run) != RunState.DONE]
     return EXIT_FAILED_RUNS if unfinished else 0

@@ -45,6 +45,7 @@ def add_compare_command(commands: Any) -> None:
 
 def _print_table(console: Any, comparison: Any, reduction: Any) -> None:
     """The decisions, one row per environment and pair."""
+    from rich.markup import escape
     from rich.table import Table
 
     parameters = comparison.parameters
@@ -57,10 +58,11 @@ def _print_table(console: Any, comparison: Any, reduction: Any) -> None:
         table.add_column(column, justify="right" if column.startswith(("mean", "seeds", "int"))
                          else "left")
     for row in comparison.table.itertuples():
-        table.add_row(row.env_id, row.algo_1, row.algo_2, row.decision,
-                      f"{row.algo_1} {SIGNS[row.decision]} {row.algo_2}", f"{row.mean_1:.4g}",
-                      f"{row.mean_2:.4g}", f"{row.seeds_1} ({row.seed_list_1})",
-                      f"{row.seeds_2} ({row.seed_list_2})", f"{row.interims}/{row.K}")
+        table.add_row(row.env_id, escape(row.algo_1), escape(row.algo_2), row.decision,
+                      escape(f"{row.algo_1} {SIGNS[row.decision]} {row.algo_2}"),
+                      f"{row.mean_1:.4g}", f"{row.mean_2:.4g}",
+                      f"{row.seeds_1} ({row.seed_list_1})", f"{row.seeds_2} ({row.seed_list_2})",
+                      f"{row.interims}/{row.K}")
     console.print(table)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from harness import results
@@ -27,7 +28,7 @@ def print_summary(console: Console, plan: Plan) -> None:
         spread = 0.0 if pd.isna(row.final_score_std) else row.final_score_std
         mean = row.final_score_mean
         score = "" if pd.isna(mean) else f"{mean:.1f} ± {spread:.1f}"
-        table.add_row(row.exp_name, row.env_id, f"{row.total_timesteps:,}",
+        table.add_row(escape(row.exp_name), row.env_id, f"{row.total_timesteps:,}",
                       f"{row.done}/{row.runs}", str(row.failed), score,
                       reference_for(references, row.algo, row.env_id))
     console.print(table)

@@ -8,10 +8,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from harness.adaptive import status_lines
 from harness.algos import ALGORITHMS
 from harness.envs.catalog import ENVIRONMENTS
 from harness.execute import Plan
+from harness.jobs import batch_key
 from harness.store.state import RUN_STATES, RunState
+from harness.suite.adaptive_seeds import AdaptiveSeeds
 
 
 def state_counts(plan: Plan) -> str:
@@ -32,7 +35,7 @@ def print_plan(console: Console, plan: Plan, every_run: bool = False) -> None:
     for (exp_name, env_id), runs in groups.items():
         counts = Counter(plan.state_of(run).value for run in runs)
         states = ", ".join(f"{counts[s]} {s}" for s in RUN_STATES if counts[s])
-        table.add_row(exp_name, runs[0].algo, env_id, str(len(runs)),
+        table.add_row(escape(exp_name), runs[0].algo, env_id, str(len(runs)),
                       f"{runs[0].total_timesteps:,}", states)
     console.print(table)
     if every_run:
@@ -46,11 +49,46 @@ def print_plan(console: Console, plan: Plan, every_run: bool = False) -> None:
                   f"{run.env_id:{widths['env_id']}}  {run.seed:>10}  {run.run_id:12}  "
                   f"{plan.state_of(run).value}" for run in plan.runs]
         console.print(escape("\n".join(lines)), highlight=False, soft_wrap=True)
+    for line in sweep_lines(plan):
+        console.print(escape(line), highlight=False)
+    adaptive = isinstance(plan.suite.seeds, AdaptiveSeeds)
+    if adaptive:
+        for line in status_lines(plan.paths, plan.suite.seeds):
+            console.print(escape(line), highlight=False)
     todo = plan.todo
+    programs = len({batch_key(run) for job in plan.jobs for run in job.runs})
     console.print(f"{len(plan.runs)} runs: {state_counts(plan)}; {len(todo)} to train in "
-                  f"{len(plan.jobs)} jobs of up to {plan.suite.runs_per_job} runs; results in "
+                  f"{len(plan.jobs)} jobs of up to {plan.suite.runs_per_job} runs "
+                  f"({programs} compiled program{'s' if programs != 1 else ''})"
+                  + (", at most: AdaStop stops early where it decides" if adaptive else "")
+                  + "; results in "
                   f"{plan.paths.dir}" + ("" if every_run else " (--runs lists every run)"),
                   highlight=False)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
+def sweep_lines(plan: Plan) -> list[str]:
+    """One line per sweep: its method, parameters, configurations and runs."""
+    lines = []
+    seeds = len(plan.suite.seed_list)
+    for entry in plan.suite.algorithms:
+        if entry.sweep is None:
+            continue
+        sweep, count = entry.sweep, len(entry.configurations())
+        method = "grid" if sweep.method == "grid" else \
+            f"random ({sweep.samples} samples, seed {sweep.seed})"
+        envs = len(plan.suite.environments)
+        lines.append(f"sweep {entry.name}: {method} over {', '.join(sweep.parameters)}: "
+                     f"{_count(count, 'configuration')} x {_count(envs, 'environment')} x "
+                     f"{_count(seeds, 'seed')} = {_count(count * envs * seeds, 'run')}")
+        if sweep.confirm is not None:
+            top, more = sweep.confirm.top, sweep.confirm.seeds
+            lines.append(f"  then its {top} best configurations on {_count(more, 'more seed')}"
+                         f" ({_count(top * envs * more, 'run')}), chosen once these are done")
+    return lines
 
 
 HINTS = {
@@ -63,7 +101,8 @@ HINTS = {
 
 
 def print_status(console: Console, plan: Plan) -> None:
-    """Run counts by state per algorithm and environment, with the last error."""
+    """Run counts by state per algorithm and environment, with the last error; for adaptive
+    seeds the interim and the open comparisons."""
     counts: Counter[tuple[str, str, str]] = Counter()
     last_error: dict[tuple[str, str], str] = {}
     for run in plan.runs:
@@ -77,13 +116,17 @@ def print_status(console: Console, plan: Plan) -> None:
         table.add_column(column)
     pairs = dict.fromkeys((run.exp_name, run.env_id) for run in plan.runs)
     for exp_name, env_id in pairs:
-        table.add_row(exp_name, env_id, *(str(counts[(exp_name, env_id, s)]) for s in RUN_STATES),
+        table.add_row(escape(exp_name), env_id,
+                      *(str(counts[(exp_name, env_id, s)]) for s in RUN_STATES),
                       escape(last_error.get((exp_name, env_id), "")))
     console.print(table)
     present = {state for _, _, state in counts}
     for state, hint in HINTS.items():
         if state.value in present:
             console.print(hint.format(plan.suite.name), highlight=False)
+    if isinstance(plan.suite.seeds, AdaptiveSeeds):
+        for line in status_lines(plan.paths, plan.suite.seeds):
+            console.print(escape(line), highlight=False)
 
 
 def print_catalog(console: Console) -> None:

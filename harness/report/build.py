@@ -31,6 +31,7 @@ from harness.analysis.scores import (
     score_arrays,
     suite_list,
 )
+from harness.analysis.sweeps import SWEEP_COLUMNS, sweep_table, swept_parameters
 from harness.analysis.tables import (
     ONE_SEED,
     aggregate_table,
@@ -60,6 +61,8 @@ from harness.store.provenance import git_state
 from harness.store.record import utc_now
 
 FIGURES = "figures"
+MAX_PAIRED = 5
+"""With more algorithms (a sweep's configurations), P(X > Y) is shown for the best only."""
 HTML_FILE = "report.html"
 
 
@@ -167,10 +170,16 @@ class _Builder:
         blocks.append(Figure("Performance profiles", plots.plot_performance_profiles(
             profile, self.figures / "profiles", colors=self.colors),
             f"share of runs with a {scale} above tau, averaged over tasks"))
-        improvement = improvement_table(arrays, reps=settings.band_reps,
+        pairs, title = None, "Probability of improvement P(X > Y)"
+        if len(arrays.arrays) > MAX_PAIRED:
+            best = aggregate[aggregate["statistic"] == "IQM"].sort_values(
+                "estimate", ascending=False)["exp_name"].iloc[0]
+            pairs = [(best, other) for other in sorted(arrays.arrays) if other != best]
+            title += f" of the best by IQM, {best}, over each other algorithm"
+        improvement = improvement_table(arrays, pairs, reps=settings.band_reps,
                                         confidence=settings.confidence, seed=settings.seed)
         if not improvement.empty:
-            blocks += [Table("Probability of improvement P(X > Y)", improvement, "improvement"),
+            blocks += [Table(title, improvement, "improvement"),
                        Figure("Probability of improvement",
                                     plots.plot_probability_of_improvement(
                                         improvement, self.figures / "improvement",
@@ -184,6 +193,33 @@ class _Builder:
             colors=self.colors), "IQM over runs and tasks of the last-100-episode score at "
             "each step"))
         return Section("Aggregates", blocks)
+
+    def sweeps(self) -> Section | None:
+        """Each sweep's configurations ranked, and its score against each swept value."""
+        settings = self.settings
+        try:
+            table = sweep_table(self.scores, self.suites, root=self.root,
+                                normalization=load_normalization(), reps=settings.band_reps,
+                                confidence=settings.confidence, seed=settings.seed)
+        except AnalysisError as err:
+            return Section("Sweeps", [Text(f"No sweep ranking: {err}.")])
+        if table.empty:
+            return None
+        blocks: list[Block] = []
+        for i, (name, rows) in enumerate(table.groupby("sweep", sort=True)):
+            parameters = swept_parameters(table, str(name))
+            rows = rows[[*SWEEP_COLUMNS, *parameters]].drop(columns="sweep")
+            scale = "IQM normalized score" if rows["tasks"].iloc[0] > 1 else "IQM score"
+            best = ", ".join(f"`{row.exp_name}` {row.iqm:.4g} [{row.lower:.4g}, "
+                             f"{row.upper:.4g}]" for row in rows.head(3).itertuples())
+            blocks += [Text(f"**{name}**: {len(rows)} configurations ranked by the {scale} "
+                            f"of their runs; best: {best}."),
+                       Table(f"Configurations of {name}, best first", rows, f"sweep-{i}")]
+            blocks += [Figure(f"{name}: {scale} against {parameter}", plots.plot_sweep(
+                rows, parameter, self.figures / f"sweep-{i}-{j}", ylabel=scale),
+                f"{settings.confidence:.0%} intervals; the star is the best configuration")
+                for j, parameter in enumerate(parameters)]
+        return Section("Sweeps", blocks)
 
     def curves(self) -> Section:
         settings, blocks = self.settings, []
@@ -262,8 +298,9 @@ def build_report(suites: Suites, directory: Path, *, root: str | Path | None = N
     """The report's document, its figures written under `directory/figures`."""
     settings = settings or ReportSettings()
     builder = _Builder(suites, root, directory, settings)
-    sections = [builder.overview(), builder.per_task(), builder.aggregates(), builder.curves(),
-                builder.adastop(), builder.runtime(), builder.runs()]
+    sections = [builder.overview(), builder.per_task(), builder.aggregates(), builder.sweeps(),
+                builder.curves(), builder.adastop(), builder.runtime(), builder.runs()]
+    sections = [section for section in sections if section is not None]
     names = " + ".join(str(s) for s in builder.suites)
     git = git_state()
     commit = f" (commit {git['commit'][:12]}{', dirty' if git.get('dirty') else ''})" \

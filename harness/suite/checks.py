@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from harness.algos import ALGORITHMS
 from harness.envs.catalog import EnvSpec, UnknownEnvironmentError, lookup
+from harness.suite.adaptive_seeds import AdaptiveSeeds
 from harness.suite.errors import LocatedError
 from harness.suite.messages import describe_error
 from harness.suite.schema import AlgorithmEntry, EnvironmentEntry, Suite
@@ -20,6 +21,9 @@ def check_suite(suite: Suite) -> None:
     for i, entry in enumerate(suite.algorithms):
         loc = ("algorithms", i)
         _check_algorithm(entry, loc)
+        if isinstance(suite.seeds, AdaptiveSeeds) and entry.sweep and entry.sweep.confirm:
+            raise LocatedError((*loc, "sweep", "confirm"), "a confirmation stage trains a fixed "
+                               "number of seeds; it cannot follow adaptive seeds")
         if entry.name in names:
             raise LocatedError((*loc, "exp_name"), (
                 f"exp_name {entry.name!r} is used by algorithms[{names[entry.name]}] too; "
@@ -59,6 +63,30 @@ def _check_algorithm(entry: AlgorithmEntry, loc: tuple) -> None:
         for key in values:
             if key not in config.model_fields:
                 raise LocatedError((*where, key), _unknown_hyperparameter(entry.algo, key))
+    if entry.sweep is not None:
+        _check_sweep(entry, loc)
+
+
+def _check_sweep(entry: AlgorithmEntry, loc: tuple) -> None:
+    """Swept names are hyperparameters set nowhere else; every configuration validates."""
+    config = ALGORITHMS[entry.algo].config
+    where = (*loc, "sweep", "parameters")
+    for key in entry.sweep.parameters:  # type: ignore[union-attr]
+        if key not in config.model_fields:
+            raise LocatedError((*where, key), _unknown_hyperparameter(entry.algo, key))
+        fixed = [f"env_overrides.{env}" for env, values in entry.env_overrides.items()
+                 if key in values]
+        if key in entry.hyperparameters or fixed:
+            place = "hyperparameters" if key in entry.hyperparameters else fixed[0]
+            raise LocatedError((*where, key), f"{key} is swept and also set in {place}; "
+                                              "set it in one place")
+    for name, values in entry.configurations():
+        try:
+            config.model_validate({**entry.hyperparameters, **values})
+        except ValidationError as err:
+            first = err.errors()[0]
+            raise LocatedError((*where, *first["loc"]),
+                               f"configuration {name}: {describe_error(first)}") from None
 
 
 def _unknown_hyperparameter(algo: str, key: str) -> str:
@@ -79,7 +107,7 @@ def _check_pairing(entry: AlgorithmEntry, env: EnvSpec, loc: tuple) -> None:
 
 def _check_budget(total_timesteps: int, entry: AlgorithmEntry, env_id: str, loc: tuple) -> None:
     try:
-        config = entry.resolve(env_id)
+        config = entry.resolve(env_id, entry.configurations()[0][1])
     except ValidationError as err:
         first = err.errors()[0]
         where = (*loc, "env_overrides", env_id) if env_id in entry.env_overrides else (

@@ -5,13 +5,23 @@ from __future__ import annotations
 from collections import Counter
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from harness.algos import ALGORITHMS
 from harness.algos.hyperparameters import Hyperparameters, PositiveInt, integral
+from harness.suite.adaptive_seeds import AdaptiveSeeds
 from harness.suite.messages import shown
 from harness.suite.names import check_safe_name
 from harness.suite.runner_settings import RunnerSettings
+from harness.suite.sweep import MAX_CONFIGURATIONS, SweepSettings, configuration_label
 from harness.suite.tracking_settings import TrackingSettings
 
 MAX_SEED = 2**32 - 1
@@ -83,16 +93,27 @@ class AlgorithmEntry(_Strict):
     """Per-environment values that replace `hyperparameters` on that environment."""
     total_timesteps: Timesteps | None = None
     """Environment steps per run for this algorithm; the suite's `total_timesteps` if absent."""
+    sweep: SweepSettings | None = None
+    """Hyperparameters to sweep: each configuration becomes an experiment of its own."""
 
     @property
     def name(self) -> str:
         """The experiment name runs of this entry are stored and reported under."""
         return self.exp_name or self.algo
 
-    def resolve(self, env_id: str) -> Hyperparameters:
-        """The full hyperparameter set for `env_id`: defaults ← hyperparameters ← override."""
+    def configurations(self) -> list[tuple[str, dict[str, Any]]]:
+        """`(exp_name, swept values)` of each configuration: this entry alone without a sweep."""
+        if self.sweep is None:
+            return [(self.name, {})]
+        return [(configuration_label(self.name, values), values)
+                for values in self.sweep.configurations()]
+
+    def resolve(self, env_id: str, swept: dict[str, Any] | None = None) -> Hyperparameters:
+        """The full hyperparameter set for `env_id`: defaults ← hyperparameters ← override ←
+        the swept values of one configuration."""
         config = ALGORITHMS[self.algo].config
-        return config.model_validate({**self.hyperparameters, **self.env_overrides.get(env_id, {})})
+        return config.model_validate({**self.hyperparameters, **self.env_overrides.get(env_id, {}),
+                                      **(swept or {})})
 
 
 class EnvironmentEntry(_Strict):
@@ -133,8 +154,9 @@ class Suite(_Strict):
     """Algorithms to train, each with hyperparameters and per-environment overrides."""
     environments: Annotated[list[EnvironmentEntry], Field(min_length=1)]
     """Environment ids (see `harness envs`), or `{id, backend}` mappings."""
-    seeds: int | list[int]
-    """A seed count n (seeds 0..n-1) or an explicit list of distinct seeds; at most 10,000."""
+    seeds: int | list[int] | AdaptiveSeeds
+    """A seed count n (seeds 0..n-1), an explicit list of distinct seeds (at most 10,000), or
+    adaptive seeds chosen by AdaStop (`{adaptive: true, per_interim: 5, interims: 4}`)."""
     total_timesteps: Timesteps
     """Environment steps per run (CleanRL's `total_timesteps`), at most 2**31 - 1."""
     runs_per_job: Annotated[PositiveInt, Field(le=MAX_SEEDS)] = 8
@@ -159,7 +181,17 @@ class Suite(_Strict):
 
     @field_validator("seeds", mode="before")
     @classmethod
-    def _check_seeds(cls, value: Any) -> int | list[int]:
+    def _check_seeds(cls, value: Any, info: ValidationInfo) -> int | list[int] | AdaptiveSeeds:
+        if isinstance(value, dict):
+            adaptive = AdaptiveSeeds.model_validate(value)
+            _check_seed_count(adaptive.max_seeds)
+            algorithms = info.data.get("algorithms", [])  # absent when they are invalid
+            names = [name for entry in algorithms[:2] for name, _ in entry.configurations()]
+            if algorithms and len(names) < 2:
+                raise ValueError(f"adaptive seeds compare experiments with AdaStop, but the "
+                                 f"suite has only {names[0]}; add another algorithm entry or "
+                                 "use a seed count")
+            return adaptive
         if isinstance(value, list):
             return _check_seed_list([integral(seed) for seed in value])
         value = integral(value)
@@ -169,14 +201,23 @@ class Suite(_Strict):
 
     @model_validator(mode="after")
     def _check_runs(self) -> Suite:
-        seeds = self.seeds if isinstance(self.seeds, int) else len(self.seeds)
-        runs = len(self.algorithms) * len(self.environments) * seeds
+        seeds = len(self.seed_list)
+        configurations = sum(entry.sweep.size() if entry.sweep else 1
+                             for entry in self.algorithms)
+        runs = configurations * len(self.environments) * seeds
         if runs > MAX_RUNS:
             raise ValueError(
-                f"algorithms x environments x seeds = {len(self.algorithms):,} x "
+                f"configurations x environments x seeds = {configurations:,} x "
                 f"{len(self.environments):,} x {seeds:,} = {runs:,} runs, more than the "
                 f"{MAX_RUNS:,} a suite may hold")
         return self
+
+    def oversized_sweeps(self) -> list[str]:
+        """One line per sweep expanding to more than MAX_CONFIGURATIONS configurations."""
+        return [f"algorithms[{i}].sweep expands to {entry.sweep.size():,} configurations, "
+                f"more than {MAX_CONFIGURATIONS}; pass --yes to train them all"
+                for i, entry in enumerate(self.algorithms)
+                if entry.sweep is not None and entry.sweep.size() > MAX_CONFIGURATIONS]
 
     @property
     def environment_ids(self) -> list[str]:
@@ -185,6 +226,9 @@ class Suite(_Strict):
 
     @property
     def seed_list(self) -> list[int]:
-        """The seeds, expanded from a count when given as one."""
+        """The seeds, expanded from a count when given as one; for adaptive seeds every seed
+        some interim may train."""
+        if isinstance(self.seeds, AdaptiveSeeds):
+            return list(range(self.seeds.max_seeds))
         return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
 
