@@ -49,13 +49,22 @@ browser:
 test: $(DEV_STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(DEV_STAMP)
+# rejax (a peer in `make bench`) needs gymnax < 1: it gets a virtualenv of its own.
+REJAX_STAMP := .venv-rejax/.installed
+$(REJAX_STAMP):
+	rm -rf .venv-rejax
+	$(PYTHON) -m venv .venv-rejax
+	.venv-rejax/bin/pip install --quiet "rejax==0.1.3" "gymnax<1"
+	touch $(REJAX_STAMP)
+
+bench: $(DEV_STAMP) $(REJAX_STAMP)
 	$(BIN)/python -m tests.benchmarks.bench_ppo
 	$(BIN)/python -m tests.benchmarks.bench_algorithms
 	$(BIN)/python -m tests.benchmarks.bench_wandb
 	$(BIN)/python -m tests.benchmarks.bench_store
 	$(BIN)/python -m tests.benchmarks.bench_analysis
 	$(BIN)/python -m tests.benchmarks.bench_sweep
+	$(BIN)/python -m tests.benchmarks.bench_rejax
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) .venv-rejax build *.egg-info

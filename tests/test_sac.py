@@ -14,12 +14,12 @@ from harness.algos.base import Agent, Transition
 from harness.algos.sac.agent import (
     SACState,
     make_agent,
-    polyak,
     soft_q_target,
     squashed_gaussian_log_prob,
     squashed_gaussian_sample,
 )
 from harness.algos.sac.config import SACConfig
+from harness.algos.targets import polyak
 from harness.envs.spaces import EnvInfo
 from tests.conftest import final_scores_of
 

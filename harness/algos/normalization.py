@@ -1,4 +1,8 @@
-"""Running mean and variance, for observation and reward normalisation (CleanRL's wrappers)."""
+"""Running mean and variance, for observation and reward normalisation (CleanRL's wrappers).
+
+Reward scaling is Gymnasium's `NormalizeReward` as CleanRL applies it, one wrapper (and so one
+set of statistics) per environment copy.
+"""
 
 from __future__ import annotations
 
@@ -43,3 +47,24 @@ def normalize(rms: RunningMeanStd, x: jax.Array) -> jax.Array:
 def scale_reward(rms: RunningMeanStd, reward: jax.Array) -> jax.Array:
     """Divide rewards by the std of the discounted return, then clip (no centring)."""
     return jnp.clip(reward / jnp.sqrt(rms.var + EPSILON), -CLIP, CLIP)
+
+
+def scaled_rewards(return_rms: RunningMeanStd, discounted: jax.Array, rewards: jax.Array,
+                   terminated: jax.Array, gamma: jax.Array
+                   ) -> tuple[RunningMeanStd, jax.Array, jax.Array]:
+    """`NormalizeReward` step by step over `[time, envs]` rewards, statistics `[envs]`.
+
+    Each step `R = R * gamma * (1 - terminated) + r` (this step's flag: truncation never resets
+    it), the statistics take `R`, and the reward is divided by `sqrt(var + EPSILON)`, then clipped.
+    """
+
+    def step(carry: tuple, inputs: tuple) -> tuple[tuple, jax.Array]:
+        rms, running = carry
+        reward, ended = inputs
+        running = running * gamma * (1.0 - ended.astype(jnp.float32)) + reward
+        rms = rms_update(rms, running[None])
+        return (rms, running), scale_reward(rms, reward)
+
+    (return_rms, discounted), scaled = jax.lax.scan(step, (return_rms, discounted),
+                                                    (rewards, terminated))
+    return return_rms, discounted, scaled

@@ -12,6 +12,7 @@ from harness.algos.base import Agent, Hyper, Metrics, Transition
 from harness.algos.dqn.config import DQNConfig
 from harness.algos.networks import relu_mlp
 from harness.algos.replay import ReplayBuffer, ReplaySample, replay_add, replay_init, replay_sample
+from harness.algos.targets import polyak
 from harness.envs.spaces import EnvInfo
 
 LOSS_METRICS = ("losses/td_loss", "losses/q_values")
@@ -43,11 +44,6 @@ def td_target(reward: jax.Array, terminated: jax.Array, next_q_target: jax.Array
 def td_loss(q_taken: jax.Array, target: jax.Array) -> jax.Array:
     """Mean squared TD error."""
     return jnp.mean((q_taken - target) ** 2)
-
-
-def polyak(target_params: Any, params: Any, tau: jax.Array) -> Any:
-    """Move the target parameters a fraction `tau` towards the online ones (1 copies them)."""
-    return jax.tree.map(lambda t, p: tau * p + (1.0 - tau) * t, target_params, params)
 
 
 def crossed_multiple(end_step: jax.Array, steps: int, frequency: int,
@@ -118,7 +114,7 @@ def make_agent(env: EnvInfo, config: DQNConfig, num_updates: int) -> Agent:
         return state, {name: jnp.float32(jnp.nan) for name in LOSS_METRICS}
 
     def update_target(state: DQNState, hp: Hyper) -> DQNState:
-        return state._replace(target_params=polyak(state.target_params, state.params, hp["tau"]))
+        return state._replace(target_params=polyak(state.params, state.target_params, hp["tau"]))
 
     def learn(state: DQNState, key: jax.Array, traj: Transition, hp: Hyper,
               update_index: jax.Array) -> tuple[DQNState, Metrics]:

@@ -19,7 +19,7 @@ from harness.algos.normalization import (
     normalize,
     rms_init,
     rms_update,
-    scale_reward,
+    scaled_rewards,
 )
 from harness.algos.ppo.config import PPOConfig
 from harness.algos.ppo.losses import (
@@ -27,6 +27,7 @@ from harness.algos.ppo.losses import (
     explained_variance,
     kl_estimates,
     normalize_advantages,
+    total_loss,
     value_loss,
 )
 from harness.algos.returns import gae
@@ -60,6 +61,7 @@ class PPOState(NamedTuple):
     opt_state: optax.OptState
     obs_rms: RunningMeanStd
     return_rms: RunningMeanStd
+    """Per environment copy, the statistics of the discounted return (shape `[envs]`)."""
     discounted_return: jax.Array
     """Per environment copy, the running discounted return that reward scaling tracks."""
 
@@ -90,23 +92,6 @@ def _optimizer(hp: Hyper) -> optax.GradientTransformation:
                        optax.scale_by_adam(eps=ADAM_EPS))
 
 
-def scaled_rewards(return_rms: RunningMeanStd, discounted: jax.Array, rewards: jax.Array,
-                   done: jax.Array, gamma: jax.Array
-                   ) -> tuple[RunningMeanStd, jax.Array, jax.Array]:
-    """CleanRL's `NormalizeReward`, step by step over `[time, envs]` rewards."""
-
-    def step(carry: tuple, inputs: tuple) -> tuple[tuple, jax.Array]:
-        rms, running = carry
-        reward, ended = inputs
-        running = running * gamma + reward
-        rms = rms_update(rms, running)
-        return (rms, jnp.where(ended, 0.0, running)), scale_reward(rms, reward)
-
-    (return_rms, discounted), scaled = jax.lax.scan(step, (return_rms, discounted),
-                                                    (rewards, done))
-    return return_rms, discounted, scaled
-
-
 def make_agent(env: EnvInfo, config: PPOConfig, num_updates: int) -> Agent:
     """Build PPO's `init`, `act`, `learn` and `greedy` for one run."""
     head = CATEGORICAL if env.discrete else GAUSSIAN
@@ -120,7 +105,7 @@ def make_agent(env: EnvInfo, config: PPOConfig, num_updates: int) -> Agent:
     def init(key: jax.Array, hp: Hyper) -> PPOState:
         params = network.init(key, jnp.zeros((1, *env.observation_shape)))
         return PPOState(params, _optimizer(hp).init(params), rms_init(env.observation_shape),
-                        rms_init(()), jnp.zeros(envs))
+                        rms_init((envs,)), jnp.zeros(envs))
 
     def act(state: PPOState, key: jax.Array, obs: jax.Array, hp: Hyper,
             global_step: jax.Array) -> tuple[PPOState, jax.Array, PolicyExtras]:
@@ -143,7 +128,7 @@ def make_agent(env: EnvInfo, config: PPOConfig, num_updates: int) -> Agent:
         v_loss = value_loss(new_value, batch.value, batch.target, hp["clip_coef"],
                             config.clip_vloss)
         entropy = head.entropy(policy).mean()
-        total = policy_loss - hp["ent_coef"] * entropy + hp["vf_coef"] * v_loss
+        total = total_loss(policy_loss, v_loss, entropy, hp["ent_coef"], hp["vf_coef"])
         old_approx_kl, approx_kl = kl_estimates(log_ratio)
         clipfrac = (jnp.abs(ratio - 1.0) > hp["clip_coef"]).mean()
         return total, {"losses/policy_loss": policy_loss, "losses/value_loss": v_loss,
@@ -160,7 +145,7 @@ def make_agent(env: EnvInfo, config: PPOConfig, num_updates: int) -> Agent:
         rewards = traj.reward
         if config.normalize_rewards:
             return_rms, discounted, rewards = scaled_rewards(
-                state.return_rms, state.discounted_return, rewards, traj.done, hp["gamma"])
+                state.return_rms, state.discounted_return, rewards, traj.terminated, hp["gamma"])
             state = state._replace(return_rms=return_rms, discounted_return=discounted)
         flat_next = observe(state, traj.next_obs.reshape(steps * envs, *env.observation_shape))
         next_value = network.apply(state.params, flat_next)[1].reshape(steps, envs)

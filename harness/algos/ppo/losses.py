@@ -29,6 +29,12 @@ def value_loss(new_values: jax.Array, old_values: jax.Array, returns: jax.Array,
     return 0.5 * jnp.maximum(unclipped, (clipped_values - returns) ** 2).mean()
 
 
+def total_loss(policy_loss: jax.Array, v_loss: jax.Array, entropy: jax.Array,
+               ent_coef: jax.Array, vf_coef: jax.Array) -> jax.Array:
+    """`policy_loss - ent_coef * entropy + vf_coef * v_loss`: what one gradient step minimises."""
+    return policy_loss - ent_coef * entropy + vf_coef * v_loss
+
+
 def kl_estimates(log_ratio: jax.Array) -> tuple[jax.Array, jax.Array]:
     """`(old_approx_kl, approx_kl)`: the naive and the low-variance KL estimators."""
     ratio = jnp.exp(log_ratio)

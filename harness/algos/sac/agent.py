@@ -14,9 +14,10 @@ import optax
 
 from harness.algos.base import Agent, Hyper, Metrics, Transition
 from harness.algos.distributions import gaussian_log_prob, gaussian_sample
-from harness.algos.networks import relu_mlp
+from harness.algos.networks import relu_mlp, torch_linear_init
 from harness.algos.replay import ReplayBuffer, ReplaySample, replay_add, replay_init, replay_sample
 from harness.algos.sac.config import SACConfig
+from harness.algos.targets import polyak
 from harness.envs.spaces import EnvInfo
 
 LOG_STD_MIN = -5.0
@@ -52,7 +53,9 @@ class Actor(nn.Module):
     def __call__(self, obs: jax.Array) -> tuple[jax.Array, jax.Array]:
         """`(mean, log_std)`, each `[batch, action_dim]`."""
         x = relu_mlp(self.hidden_sizes)(obs)
-        return nn.Dense(self.action_dim)(x), bounded_log_std(nn.Dense(self.action_dim)(x))
+        head = torch_linear_init(x.shape[-1])
+        return (nn.Dense(self.action_dim, **head)(x),
+                bounded_log_std(nn.Dense(self.action_dim, **head)(x)))
 
 
 class SACState(NamedTuple):
@@ -104,6 +107,15 @@ def soft_q_target(reward: jax.Array, terminated: jax.Array, next_q1: jax.Array,
     return reward + (1.0 - terminated.astype(jnp.float32)) * gamma * soft_value
 
 
+def critic_loss(q1: jax.Array, q2: jax.Array, target: jax.Array) -> tuple[jax.Array, Metrics]:
+    """`qf1_loss + qf2_loss` (what is minimised) and CleanRL's metrics, `qf_loss` halved."""
+    qf1_loss, qf2_loss = ((q1 - target) ** 2).mean(), ((q2 - target) ** 2).mean()
+    return qf1_loss + qf2_loss, {
+        "losses/qf1_values": q1.mean(), "losses/qf2_values": q2.mean(),
+        "losses/qf1_loss": qf1_loss, "losses/qf2_loss": qf2_loss,
+        "losses/qf_loss": (qf1_loss + qf2_loss) / 2.0}
+
+
 def actor_loss(log_prob: jax.Array, q1: jax.Array, q2: jax.Array, alpha: jax.Array) -> jax.Array:
     """`(alpha * log pi - min(Q1, Q2)).mean()`."""
     return (alpha * log_prob - jnp.minimum(q1, q2)).mean()
@@ -112,11 +124,6 @@ def actor_loss(log_prob: jax.Array, q1: jax.Array, q2: jax.Array, alpha: jax.Arr
 def alpha_loss(log_alpha: jax.Array, log_prob: jax.Array, target_entropy: float) -> jax.Array:
     """`(-exp(log_alpha) * (log pi + target_entropy)).mean()`."""
     return (-jnp.exp(log_alpha) * (log_prob + target_entropy)).mean()
-
-
-def polyak(params: Any, target: Any, tau: jax.Array) -> Any:
-    """Soft target update: `tau * params + (1 - tau) * target`, leaf by leaf."""
-    return jax.tree.map(lambda p, t: tau * p + (1.0 - tau) * t, params, target)
 
 
 def adam_step(grads: Any, opt_state: optax.OptState, params: Any,
@@ -200,12 +207,7 @@ def make_agent(env: EnvInfo, config: SACConfig, num_updates: int) -> Agent:
                                entropy_coefficient(state, hp), hp["gamma"])
 
         def loss(q_params: Any) -> tuple[jax.Array, Metrics]:
-            q1, q2 = critic.apply(q_params, batch.obs, batch.action)
-            qf1_loss, qf2_loss = ((q1 - target) ** 2).mean(), ((q2 - target) ** 2).mean()
-            return qf1_loss + qf2_loss, {
-                "losses/qf1_values": q1.mean(), "losses/qf2_values": q2.mean(),
-                "losses/qf1_loss": qf1_loss, "losses/qf2_loss": qf2_loss,
-                "losses/qf_loss": qf1_loss + qf2_loss}
+            return critic_loss(*critic.apply(q_params, batch.obs, batch.action), target)
 
         grads, metrics = jax.grad(loss, has_aux=True)(state.q_params)
         q_params, q_opt_state = adam_step(grads, state.q_opt_state, state.q_params, hp["q_lr"])
