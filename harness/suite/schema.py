@@ -34,7 +34,7 @@ counts environment steps in int32."""
 MAX_EVAL_EPISODES = 10_000
 """Most episodes per evaluation (each one is a parallel evaluation environment of every run)."""
 MAX_RUNS = 100_000
-"""Most runs in a suite (algorithms x environments x seeds): each gets its own directory in the
+"""Most runs in a suite (configurations x environments x seeds): each gets its own directory in the
 results store, and `harness plan` lists them all."""
 
 
