@@ -118,6 +118,8 @@ class _Builder:
         self.scores = run_scores(self.suites, root=root, reduction=settings.reduction,
                                  exp_name=settings.exp_name, env_id=settings.env_id)
         self.colors = plots.algorithm_colors(sorted(self.scores["exp_name"].unique()))
+        self.normalization = load_normalization()
+        """The declared random and reference scores, read once for every section."""
 
     def overview(self) -> Section:
         scores, settings = self.scores, self.settings
@@ -139,7 +141,7 @@ class _Builder:
 
     def _normalised(self) -> tuple[ScoreArrays | None, str, pd.DataFrame | None]:
         """Score arrays for the aggregates, their scale, and the normalisation used."""
-        table = load_normalization()
+        table = self.normalization
         try:
             return score_arrays(normalize(self.scores, table)), "normalized score", table
         except AnalysisError as err:
@@ -199,7 +201,7 @@ class _Builder:
         settings = self.settings
         try:
             table = sweep_table(self.scores, self.suites, root=self.root,
-                                normalization=load_normalization(), reps=settings.band_reps,
+                                normalization=self.normalization, reps=settings.band_reps,
                                 confidence=settings.confidence, seed=settings.seed)
         except AnalysisError as err:
             return Section("Sweeps", [Text(f"No sweep ranking: {err}.")])

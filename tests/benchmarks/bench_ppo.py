@@ -27,7 +27,9 @@ runs_per_job: {seeds}
 """
 
 
-def _run_suite(directory: Path, seeds: int, cache: Path) -> dict[str, float]:
+def run_suite(directory: Path, seeds: int, cache: Path) -> dict[str, float]:
+    """`harness run` of PPO on CartPole-v1 (500k steps, `seeds` in one job) in `directory` with
+    the compilation cache `cache`: its wall time, and the runs' compile, train and SPS."""
     suite = directory / "bench.yaml"
     suite.write_text(SUITE.format(seeds=seeds))
     root = directory / "results"
@@ -54,7 +56,7 @@ def main() -> None:
             for label in ("cold", "warm"):
                 directory = Path(tmp) / f"{seeds}-{label}"
                 directory.mkdir()
-                row = _run_suite(directory, seeds, cache)
+                row = run_suite(directory, seeds, cache)
                 measured[(seeds, label)] = row
                 print(f"{f'{seeds} seed(s), {label} cache':<26}{row['wall']:>8.1f}"
                       f"{row['compile']:>11.2f}{row['train']:>9.2f}{row['sps_per_run']:>10,.0f}"

@@ -3,10 +3,11 @@
 Run with `make bench` (it builds `.venv-rejax`, rejax 0.1.3 with the gymnax < 1 it needs, apart
 from the harness's own virtualenv). Both train CleanRL's PPO setting (4 envs x 128 steps, 4
 epochs of 4 minibatches, tanh 64-64 networks, 499,712 steps) for 1 and 8 seeds. Each
-repetition runs, in alternating order, the harness (`harness run` in a fresh results directory)
-and rejax (a fresh process), each with an empty persistent compilation cache and again with the
-cache it filled. Reported are medians over the repetitions of the training loop (compile
-excluded), the compile (cold), and the whole process (warm cache), with our / rejax ratios.
+repetition runs, in alternating order, the harness (`harness run` in a fresh results
+directory, as `bench_ppo.run_suite` runs it) and rejax (a fresh process), each with an empty
+persistent compilation cache and again with the cache it filled. Reported are medians over the
+repetitions of the training loop (compile excluded), the compile (cold), and the whole process
+(warm cache), with our / rejax ratios.
 """
 
 from __future__ import annotations
@@ -16,14 +17,13 @@ import os
 import platform
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from harness import results
+from tests.benchmarks.bench_ppo import run_suite
 
 REPEATS = 3
 STEPS = 499_712
@@ -31,30 +31,7 @@ SEEDS = (1, 8)
 HERE = Path(__file__).parent
 REJAX_PYTHON = os.environ.get("REJAX_PYTHON", ".venv-rejax/bin/python")
 OUTPUT = Path("BENCHMARKS.md")
-SUITE = """
-name: bench
-algorithms: [{{algo: ppo}}]
-environments: [CartPole-v1]
-seeds: {seeds}
-total_timesteps: 499712
-runs_per_job: {seeds}
-"""
 Timing = dict[str, float]
-
-
-def _harness(directory: Path, seeds: int, cache: Path) -> Timing:
-    """Loop and compile seconds (from the stored runs) and the wall time of `harness run`."""
-    suite = directory / "bench.yaml"
-    suite.write_text(SUITE.format(seeds=seeds))
-    root = directory / "results"
-    env = dict(os.environ, HARNESS_COMPILATION_CACHE=str(cache))
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "harness.cli", "run", str(suite), "--results-dir",
-                    str(root)], check=True, env=env, capture_output=True)
-    wall = time.perf_counter() - start
-    runs = results.runs("bench", root=root)
-    return {"train": float(runs["train_seconds"].mean()),
-            "compile": float(runs["compile_seconds"].mean()), "wall": wall}
 
 
 def _rejax(seeds: int, cache: Path) -> Timing:
@@ -78,7 +55,7 @@ def _measure(tmp: Path) -> dict[tuple[str, int, str], list[Timing]]:
                 for state in ("cold", "warm"):
                     directory = tmp / f"{tool}-{seeds}-{repeat}-{state}"
                     directory.mkdir()
-                    timing = _harness(directory, seeds, cache) if tool == "harness" \
+                    timing = run_suite(directory, seeds, cache) if tool == "harness" \
                         else _rejax(seeds, cache)
                     found.setdefault((tool, seeds, state), []).append(timing)
                     print(tool, seeds, state, {k: round(v, 2) for k, v in timing.items()},
