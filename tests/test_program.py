@@ -65,3 +65,31 @@ def test_initialising_a_batch_of_runs_thousands_of_times_never_hangs() -> None:
     done = subprocess.run([sys.executable, "-c", STRESS_INIT], capture_output=True, text=True,
                           timeout=120)
     assert done.stdout.strip() == "done", done.stderr[-2000:]
+
+
+def test_initialising_64_runs_factorises_one_matrix_at_a_time() -> None:
+    """No batched QR in the init of 64 runs: PureJaxRL's vmapped init of 64 seeds deadlocked
+    (the batched LAPACK kernel waits on XLA's CPU thread pool from inside it)."""
+    import re
+
+    import jax
+    import jax.numpy as jnp
+
+    from harness.algos.ppo.agent import make_agent
+    from harness.algos.ppo.config import PPOConfig
+    from harness.envs.gymnax_backend import gymnax_info
+    from harness.training.program import GymnaxProgram
+
+    config = PPOConfig(num_steps=8, num_minibatches=1, update_epochs=1)
+    keys = jnp.stack([jax.random.PRNGKey(i) for i in range(64)])
+    hp = {k: jnp.full((64,), v, jnp.float32) for k, v in config.traced_values().items()}
+    agent = make_agent(gymnax_info("CartPole-v1"), config, 2)
+    program = GymnaxProgram(agent, "CartPole-v1", plan_layout(2), keys, hp)
+    text = jax.jit(program._init_runs).lower(keys, hp).as_text()
+    factorisations = [line for line in text.splitlines() if "geqrf" in line and "(tensor<" in line]
+    assert factorisations, "the networks' orthogonal initialisation should factorise matrices"
+    operands = [re.search(r"\(tensor<((?:\d+x)+)f32>", line).group(1).rstrip("x").split("x")
+                for line in factorisations]
+    assert all(len(dims) == 2 for dims in operands), operands
+    state = jax.block_until_ready(program.init(keys, hp))
+    assert jax.tree.leaves(state)[0].shape[0] == 64

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-import gymnax
 import jax
 import jax.numpy as jnp
 import numpy as np
-from gymnax.environments import spaces
 
 from harness.envs.episodes import EpisodeTracker, FinishedEpisodes, track, tracker_init
+from harness.envs.gymnax_import import gymnax, spaces
 from harness.envs.spaces import EnvInfo
 
 

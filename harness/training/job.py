@@ -195,7 +195,7 @@ class _Training:
                                    resumed_from_chunk=self.chunks[i])
             self.active.append(i)
         self._report_progress()
-        return jax.tree.unflatten(treedef, [jnp.asarray(column) for column in columns])
+        return jax.tree.unflatten(treedef, jax.device_put(columns))
 
     def _tables(self, i: int, chunk: int, out: ChunkOutput, played: FinishedEpisodes | None,
                 elapsed: float) -> tuple[pd.DataFrame, pd.DataFrame, int]:

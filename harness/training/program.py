@@ -87,17 +87,19 @@ class GymnaxProgram:
 
     def _run_chunk(self, state: RunState, hp: Hyper, first_update: jax.Array
                    ) -> tuple[RunState, tuple[Metrics, EpisodeEnds]]:
-        """One run: `chunk_updates` updates from `first_update`, skipping past the budget."""
+        """One run: `chunk_updates` updates from `first_update`; an update past the budget
+        leaves the state as it was and returns zeros.
+
+        A mask, not `lax.cond`: under the `vmap` over runs the predicate is batched, so a cond
+        would run both branches anyway, and its other branch costs a second trace.
+        """
 
         def body(state: RunState, offset: jax.Array) -> tuple[RunState, tuple]:
             index = first_update + offset
-
-            def skip(state: RunState) -> tuple[RunState, tuple]:
-                shapes = jax.eval_shape(self._update, state, hp, index)[1]
-                return state, jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
-
-            return jax.lax.cond(index < self.layout.num_updates,
-                                lambda s: self._update(s, hp, index), skip, state)
+            updated, outputs = self._update(state, hp, index)
+            valid = index < self.layout.num_updates
+            state = jax.tree.map(lambda new, old: jnp.where(valid, new, old), updated, state)
+            return state, jax.tree.map(lambda x: jnp.where(valid, x, jnp.zeros_like(x)), outputs)
 
         offsets = jnp.arange(self.layout.chunk_updates, dtype=jnp.int32)
         return jax.lax.scan(body, state, offsets)

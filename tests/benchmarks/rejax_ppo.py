@@ -1,8 +1,8 @@
 """Time rejax's PPO on CartPole-v1 with CleanRL's hyperparameters; print JSON seconds.
 
 Run by `bench_rejax.py` with the rejax virtualenv's Python (`.venv-rejax`, rejax 0.1.3 with
-gymnax < 1, which rejax needs): `python rejax_ppo.py SEEDS STEPS`. It imports nothing of the
-harness. `REJAX_COMPILATION_CACHE` names a persistent compilation cache directory.
+gymnax < 1, which rejax needs): `python rejax_ppo.py SEEDS STEPS [--compile-only]`. It imports
+nothing of the harness. `REJAX_COMPILATION_CACHE` names a persistent compilation cache directory.
 """
 
 import json
@@ -31,6 +31,9 @@ train = jax.jit(jax.vmap(cls.train, in_axes=(None, 0)))
 t = time.perf_counter()
 compiled = train.lower(algo, keys).compile()
 compile_s = time.perf_counter() - t
+if "--compile-only" in sys.argv:
+    print(json.dumps({"compile": compile_s, "train": 0.0}))
+    sys.exit(0)
 t = time.perf_counter()
 jax.block_until_ready(compiled(algo, keys))
 train_s = time.perf_counter() - t
