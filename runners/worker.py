@@ -141,7 +141,8 @@ def exit_now(code: int) -> None:
     pools would only add about half a second to every job.
     """
     if "wandb" in sys.modules:
-        sys.modules["wandb"].teardown()
+        with contextlib.suppress(Exception):  # the runs' outcome is already recorded
+            sys.modules["wandb"].teardown()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
