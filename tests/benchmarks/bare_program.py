@@ -3,10 +3,10 @@
 `python -m tests.benchmarks.bare_program SEEDS STEPS [CHUNK_UPDATES] [--compile-only]` builds
 the program a `harness run` of the same suite builds (CleanRL's PPO setting, seeds 0..SEEDS-1
 vmapped, the default chunk layout unless CHUNK_UPDATES is given), trains it chunk by chunk
-(unless --compile-only) and prints JSON seconds: compile, train and the whole process from the
-interpreter's start. It uses the
-harness's compilation cache (`$HARNESS_COMPILATION_CACHE`), so beside `harness run` it shows
-what the store, progress and summary add.
+(unless --compile-only) and prints JSON: its number of chunks, and seconds: compile, train and
+the whole process from the interpreter's start. It uses the harness's compilation cache
+(`$HARNESS_COMPILATION_CACHE`), so beside `harness run` it shows what the store, progress and
+summary add.
 """
 
 import time
@@ -32,8 +32,8 @@ ENV_ID = "CartPole-v1"
 
 def train(seeds: int, steps: int, chunk_updates: int | None = None,
           compile_only: bool = False) -> dict[str, float]:
-    """Compile and train the program once; its compile and train seconds (train 0 when only
-    compiling)."""
+    """Compile and train the program once; its chunks, compile and train seconds (train 0 when
+    only compiling)."""
     config = PPOConfig()
     num_updates = steps // config.steps_per_update
     layout = (ChunkLayout(num_updates, 1, chunk_updates) if chunk_updates
@@ -43,14 +43,15 @@ def train(seeds: int, steps: int, chunk_updates: int | None = None,
           for name, value in config.traced_values().items()}
     agent = make_agent(gymnax_info(ENV_ID), config, num_updates)
     program = GymnaxProgram(agent, ENV_ID, layout, keys, hp)
+    timing = {"chunks": layout.num_chunks, "compile": program.compile_seconds}
     if compile_only:
-        return {"compile": program.compile_seconds, "train": 0.0}
+        return {**timing, "train": 0.0}
     state = jax.block_until_ready(program.init(keys, hp))
     start = time.perf_counter()
     for chunk in range(layout.num_chunks):
         state, _ = program.run_chunk(state, hp, np.full(seeds, chunk))
     jax.block_until_ready(state)
-    return {"compile": program.compile_seconds, "train": time.perf_counter() - start}
+    return {**timing, "train": time.perf_counter() - start}
 
 
 if __name__ == "__main__":

@@ -44,27 +44,27 @@ Timing = dict[str, float]
 JAX_IMPORT = ("python -c 'import jax'", 0, "warm")
 
 
-def _rejax(seeds: int, cache: Path, *flags: str) -> Timing:
-    """Loop and compile seconds as rejax's process measured them, and its wall time."""
-    env = dict(os.environ, REJAX_COMPILATION_CACHE=str(cache))
+def _timed(argv: list[str], cache_variable: str, cache: Path) -> Timing:
+    """Run a timing script with its compilation cache at `cache`: the seconds it printed as
+    JSON on its last line, and its wall time."""
+    env = dict(os.environ, **{cache_variable: str(cache)})
     start = time.perf_counter()
-    done = subprocess.run([REJAX_PYTHON, str(HERE / "rejax_ppo.py"), str(seeds), str(STEPS),
-                           *flags], check=True, env=env, capture_output=True, text=True)
+    done = subprocess.run(argv, check=True, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - start
     return {**json.loads(done.stdout.strip().splitlines()[-1]), "wall": wall}
+
+
+def _rejax(seeds: int, cache: Path, *flags: str) -> Timing:
+    """Loop and compile seconds as rejax's process measured them, and its wall time."""
+    return _timed([REJAX_PYTHON, str(HERE / "rejax_ppo.py"), str(seeds), str(STEPS), *flags],
+                  "REJAX_COMPILATION_CACHE", cache)
 
 
 def _bare(seeds: int, cache: Path, chunk_updates: int | None = None, *flags: str) -> Timing:
     """The harness's program alone in a fresh process (its own seconds, and its wall time)."""
-    env = dict(os.environ, HARNESS_COMPILATION_CACHE=str(cache))
     extra = [str(chunk_updates)] if chunk_updates else []
-    extra += flags
-    start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "tests.benchmarks.bare_program", str(seeds),
-                           str(STEPS), *extra], check=True, env=env, capture_output=True,
-                          text=True)
-    wall = time.perf_counter() - start
-    return {**json.loads(done.stdout.strip().splitlines()[-1]), "wall": wall}
+    return _timed([sys.executable, "-m", "tests.benchmarks.bare_program", str(seeds),
+                   str(STEPS), *extra, *flags], "HARNESS_COMPILATION_CACHE", cache)
 
 
 def _measure(tmp: Path) -> dict[tuple[str, int, str], list[Timing]]:
@@ -139,23 +139,22 @@ def _table(found: dict) -> list[str]:
     return rows
 
 
+def _rest(timing: Timing) -> float:
+    """The whole process less the loop and the compile."""
+    return timing["wall"] - timing["train"] - timing["compile"]
+
+
 def _overhead_table(found: dict) -> list[str]:
     rows = ["| seeds | measure | `harness run` s | bare program s | harness / bare |",
             "|---|---|---|---|---|"]
+    measures = (("whole process", lambda t: t["wall"]), ("training loop", lambda t: t["train"]),
+                ("compile (cache hit)", lambda t: t["compile"]),
+                ("rest (start-up, store, exit)", _rest))
     for seeds in BARE_SEEDS:
-        ours, bare = (found[(tool, seeds, "warm")] for tool in ("harness", "bare"))
-        fixed = [statistics.median(t["wall"] - t["train"] - t["compile"] for t in times)
-                 for times in (ours, bare)]
-        for label, values in (("whole process", [statistics.median(t["wall"] for t in times)
-                                                 for times in (ours, bare)]),
-                              ("training loop", [statistics.median(t["train"] for t in times)
-                                                 for times in (ours, bare)]),
-                              ("compile (cache hit)", [statistics.median(t["compile"]
-                                                                         for t in times)
-                                                       for times in (ours, bare)]),
-                              ("rest (start-up, store, exit)", fixed)):
-            rows.append(f"| {seeds} | {label} | {values[0]:.2f} | {values[1]:.2f} | "
-                        f"{values[0] / values[1]:.2f} |")
+        for label, measure in measures:
+            ours, bare = (statistics.median(measure(t) for t in found[(tool, seeds, "warm")])
+                          for tool in ("harness", "bare"))
+            rows.append(f"| {seeds} | {label} | {ours:.2f} | {bare:.2f} | {ours / bare:.2f} |")
     jax_import = statistics.median(t["wall"] for t in found[JAX_IMPORT])
     rows += ["", f"A process that only imports JAX takes {jax_import:.2f} s here."]
     return rows
@@ -167,7 +166,7 @@ def _chunk_table(sweep: dict[int, list[Timing]]) -> list[str]:
             "|---|---|---|---|"]
     for size in CHUNK_SIZES:
         train = statistics.median(t["train"] for t in sweep[size])
-        chunks = -(-(STEPS // 512) // size)
+        chunks = int(sweep[size][0]["chunks"])
         rows.append(f"| {size} | {chunks} | {train:.2f} | {train / single:.2f} |")
     return rows
 
