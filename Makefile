@@ -57,7 +57,7 @@ $(REJAX_STAMP):
 	.venv-rejax/bin/pip install --quiet "rejax==0.1.3" "gymnax<1"
 	touch $(REJAX_STAMP)
 
-# `make bench` (about 14 minutes on 2 cores) writes BENCHMARKS.md and measures the store and
+# `make bench` (about 13 minutes on 2 cores) writes BENCHMARKS.md and measures the store and
 # the CLI; `make bench-more` prints the other figures the README quotes (another 10 or so).
 bench: $(DEV_STAMP) $(REJAX_STAMP)
 	$(BIN)/python -m tests.benchmarks.bench_rejax

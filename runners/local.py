@@ -18,6 +18,7 @@ from harness.jobs import Job
 from harness.store import SuitePaths
 from harness.store.lease import DEFAULT_STALL_TIMEOUT, stall_limit, startup_limit
 from runners.base import JobOutcome
+from runners.cpus import core_shares
 from runners.outcome import settle, worker_exit_reason, worker_process
 from runners.progress import ProgressDisplay
 from runners.protocol import split_output
@@ -51,9 +52,10 @@ class WorkerSlot:
 
 
 def cpu_slots(workers: int) -> list[WorkerSlot]:
-    """`workers` interchangeable slots (sharing the memory of any accelerator)."""
+    """`workers` slots, each with its own share of the cores (sharing the memory of any
+    accelerator)."""
     env = memory_settings(SHARED_MEMORY) if workers > 1 else {}
-    return [WorkerSlot(env=env)] * workers
+    return [WorkerSlot(env={**env, **cores}) for cores in core_shares(workers)]
 
 
 @dataclass

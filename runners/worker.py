@@ -25,6 +25,7 @@ from harness.store import RunStatus, SuitePaths
 from harness.store.lease import Lease, LeaseLost, slurm_task
 from harness.tracking.settings import read_tracking
 from harness.tracking.sink import MetricSink, NullSink
+from runners.cpus import restrict_to_share
 from runners.protocol import encode_event, read_job_spec
 
 Report = Callable[[dict[str, Any]], None]
@@ -149,5 +150,6 @@ def exit_now(code: int) -> None:
 
 
 if __name__ == "__main__":
+    restrict_to_share()
     signal.signal(signal.SIGTERM, _terminate)
     exit_now(main())

@@ -93,3 +93,45 @@ def test_initialising_64_runs_factorises_one_matrix_at_a_time() -> None:
     assert all(len(dims) == 2 for dims in operands), operands
     state = jax.block_until_ready(program.init(keys, hp))
     assert jax.tree.leaves(state)[0].shape[0] == 64
+
+
+def _dqn_program(runs: int):
+    import jax
+    import jax.numpy as jnp
+
+    from harness.algos.dqn.agent import make_agent
+    from harness.algos.dqn.config import DQNConfig
+    from harness.envs.gymnax_backend import gymnax_info
+    from harness.training.layout import ChunkLayout
+    from harness.training.program import GymnaxProgram
+
+    config = DQNConfig(learning_starts=20, buffer_size=64, batch_size=8, train_frequency=2)
+    keys = jnp.stack([jax.random.PRNGKey(i) for i in range(runs)])
+    hp = {k: jnp.full((runs,), v, jnp.float32) for k, v in config.traced_values().items()}
+    agent = make_agent(gymnax_info("CartPole-v1"), config, 30)
+    return GymnaxProgram(agent, "CartPole-v1", ChunkLayout(30, 1, 10), keys, hp), keys, hp
+
+
+def test_the_agents_conditionals_on_the_update_index_stay_conditionals_for_many_runs() -> None:
+    """The update index is shared by the runs of a call: DQN's `lax.cond`s on it (learning
+    starts, target updates) compile to conditionals, not to both branches and a select, which
+    under a batched index made SAC's delayed actor update run on every step."""
+    program, _, _ = _dqn_program(3)
+    assert "conditional(" in program._chunk.as_text()
+
+
+def test_a_call_advances_only_runs_at_one_chunk_and_leaves_the_others_unchanged() -> None:
+    import jax
+    import numpy as np
+
+    program, keys, hp = _dqn_program(2)
+    state = program.init(keys, hp)
+    before = jax.device_get(state)
+    state, out = program.run_chunk(state, hp, np.array([0, program.layout.num_chunks]))
+    after = jax.device_get(state)
+    assert not np.array_equal(before.key[0], after.key[0])
+    for old, new in zip(jax.tree.leaves(before), jax.tree.leaves(after), strict=True):
+        np.testing.assert_array_equal(old[1], new[1])
+    assert not out.episodes.ends[1].any() and out.episodes.ends[0].any()
+    with pytest.raises(ValueError, match="one chunk"):
+        program.run_chunk(state, hp, np.array([1, 2]))

@@ -73,8 +73,11 @@ class GymnasiumProgram:
             over_time(obs), over_time(action), over_time(per_step),
             over_time(_struct((runs, envs), bool)), over_time(_struct((runs, envs), bool)),
             over_time(obs), jax.tree.map(over_time, extras))
-        learn = jax.jit(jax.vmap(_masked(agent.learn)), donate_argnums=1)
-        self._learn = learn.lower(active, agent_shapes, keys, transitions, hp, per_run).compile()
+        # One update index for all runs (see GymnaxProgram._run_chunk): not mapped over.
+        learn = jax.jit(jax.vmap(_masked(agent.learn), in_axes=(0, 0, 0, 0, 0, None)),
+                        donate_argnums=1)
+        self._learn = learn.lower(active, agent_shapes, keys, transitions, hp,
+                                  _struct((), np.int32)).compile()
         self._split = jax.jit(jax.vmap(self._split_keys)).lower(keys).compile()
         self._greedy = None
         if self.eval_env is not None:
@@ -105,10 +108,10 @@ class GymnasiumProgram:
         """Fresh training states, one per run."""
         return self._init(keys, hp)
 
-    def _update(self, state: RunState, hp: Hyper, index: np.ndarray,
+    def _update(self, state: RunState, hp: Hyper, index: int,
                 active: np.ndarray) -> tuple[RunState, dict, EpisodeEnds]:
-        """One update of the `active` runs (run `i` at update `index[i]`): `rollout_steps` host
-        steps, then one compiled `learn`; episodes of inactive runs are dropped."""
+        """Update `index` of the `active` runs: `rollout_steps` host steps, then one compiled
+        `learn`; episodes of inactive runs are dropped."""
         key, act_keys, learn_key = self._split(state.key)
         key = jnp.where(active[:, None], key, state.key)
         act_keys = np.asarray(act_keys)
@@ -116,7 +119,7 @@ class GymnasiumProgram:
         columns: dict[str, list] = {name: [] for name in Transition._fields}
         ends: list[EpisodeEnds] = []
         for t in range(steps):
-            global_step = ((index * steps + t) * envs).astype(np.int32)
+            global_step = np.full(len(active), (index * steps + t) * envs, np.int32)
             agent, action, extras = self._act(active, agent, act_keys[:, t], self.obs, hp,
                                               global_step)
             action, extras = jax.device_get((action, extras))
@@ -130,7 +133,7 @@ class GymnasiumProgram:
         transitions = Transition(*(jax.tree.map(lambda *xs: np.stack(xs, axis=1), *columns[n])
                                    for n in Transition._fields))
         agent, metrics = self._learn(active, agent, learn_key, transitions, hp,
-                                     index.astype(np.int32))
+                                     np.int32(index))
         stacked = EpisodeEnds(*(np.stack(parts, axis=1) * active[:, None, None]
                                 for parts in zip(*ends, strict=True)))
         return RunState(agent, None, key), jax.device_get(metrics), stacked
@@ -138,19 +141,18 @@ class GymnasiumProgram:
     def run_chunk(self, state: RunState, hp: Hyper,
                   chunks: np.ndarray) -> tuple[RunState, ChunkOutput]:
         """Advance run `i` through its chunk `chunks[i]` (a chunk at or past the last one
-        leaves the run unchanged)."""
+        leaves the run unchanged); the runs advanced must all be at the same chunk."""
         layout, runs = self.layout, len(self.seeds)
         chunks = np.asarray(chunks)
-        valid = np.array([layout.valid_updates(int(c)) if c < layout.num_chunks else 0
-                          for c in chunks])
+        chunk = layout.shared_chunk(chunks)
+        advancing = chunks < layout.num_chunks
         size = (runs, layout.chunk_updates)
         shape = (*size, self.agent.rollout_steps, self.agent.num_envs)
         metrics: dict[str, np.ndarray] = {}
         episodes = EpisodeEnds(np.zeros(shape, np.float32), np.zeros(shape, np.int32))
-        for offset in range(int(valid.max(initial=0))):
-            active = offset < valid
+        for offset in range(layout.valid_updates(chunk) if advancing.any() else 0):
             state, step_metrics, ends = self._update(
-                state, hp, chunks * layout.chunk_updates + offset, active)
+                state, hp, chunk * layout.chunk_updates + offset, advancing)
             for name, values in step_metrics.items():
                 metrics.setdefault(name, np.full(size, np.nan))[:, offset] = values
             episodes.returns[:, offset], episodes.ends[:, offset] = ends

@@ -110,22 +110,31 @@ class _Training:
         state = self._restore(program.init(keys, hp), checkpoints, program.compile_seconds)
         train_seconds = 0.0
         while self.active:
-            current = np.array([self.chunks[i] if i in self.active else layout.num_chunks
-                                for i in range(len(runs))])
+            current, advancing = self._next_chunk()
             start = time.perf_counter()
             state, out = program.run_chunk(state, hp, current)
             elapsed = time.perf_counter() - start
-            due = [i for i in self.active if eval_episodes and layout.evaluates_after(current[i])]
+            due = [i for i in advancing if eval_episodes and layout.evaluates_after(current[i])]
             evaluated = program.evaluate(state, _eval_keys(runs, current)) if due else None
             train_seconds += elapsed
             self.slowest = max(self.slowest, time.perf_counter() - start)
             leaves = jax.tree.leaves(jax.device_get(state))
-            for i in list(self.active):
+            for i in advancing:
                 played = FinishedEpisodes(*(part[i] for part in evaluated)) if i in due else None
                 self._store(i, int(current[i]), out, played, [leaf[i] for leaf in leaves],
                             elapsed, train_seconds)
             self._report_progress(layout.chunk_updates * self.steps_per_update / elapsed)
         return self.failed
+
+    def _next_chunk(self) -> tuple[np.ndarray, list[int]]:
+        """Each run's chunk for the next call and the runs it advances: the unfinished runs
+        least advanced (runs resumed from later checkpoints wait for the others to catch up),
+        every other run at `num_chunks`, which leaves it unchanged."""
+        chunk = min(self.chunks[i] for i in self.active)
+        advancing = [i for i in self.active if self.chunks[i] == chunk]
+        current = np.full(len(self.runs), self.layout.num_chunks)
+        current[advancing] = chunk
+        return current, advancing
 
     def _start(self, submitted_at: float | None) -> list[Checkpoint | None]:
         """Record a new attempt of each run (config, provenance, a `running` status showing the

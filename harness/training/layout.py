@@ -31,6 +31,14 @@ class ChunkLayout:
         """Updates of chunk `chunk` that fall within the budget."""
         return min(self.chunk_updates, self.num_updates - chunk * self.chunk_updates)
 
+    def shared_chunk(self, chunks: Any) -> int:
+        """The one chunk that the runs of a call advance through: those of `chunks` before
+        `num_chunks` (the others stay as they are), or `num_chunks` when none is."""
+        at = {int(c) for c in chunks if c < self.num_chunks} or {self.num_chunks}
+        if len(at) > 1:
+            raise ValueError(f"runs of one call must be at one chunk, not at {sorted(at)}")
+        return at.pop()
+
     def evaluates_after(self, chunk: int) -> bool:
         """Whether the greedy policy is evaluated after chunk `chunk` (and after the last)."""
         if self.chunks_per_eval is None:

@@ -52,9 +52,10 @@ class GymnaxProgram:
         init = jax.jit(self._init_runs)
         self._init = init.lower(keys, hp).compile()
         state_shapes = jax.eval_shape(init, keys, hp)
-        chunk = jax.jit(jax.vmap(self._run_chunk), donate_argnums=0)
-        first_updates = jax.ShapeDtypeStruct(keys.shape[:1], jnp.int32)
-        self._chunk = chunk.lower(state_shapes, hp, first_updates).compile()
+        chunk = jax.jit(jax.vmap(self._run_chunk, in_axes=(0, 0, None, 0)), donate_argnums=0)
+        first_update = jax.ShapeDtypeStruct((), jnp.int32)
+        advancing = jax.ShapeDtypeStruct(keys.shape[:1], jnp.bool_)
+        self._chunk = chunk.lower(state_shapes, hp, first_update, advancing).compile()
         self._evaluate = None
         if self.eval_env is not None:
             evaluate = jax.jit(jax.vmap(self._evaluate_run))
@@ -85,19 +86,21 @@ class GymnaxProgram:
         agent_state, metrics = self.agent.learn(agent_state, learn_key, transitions, hp, index)
         return RunState(agent_state, env_state, key), (metrics, episode_ends(finished))
 
-    def _run_chunk(self, state: RunState, hp: Hyper, first_update: jax.Array
-                   ) -> tuple[RunState, tuple[Metrics, EpisodeEnds]]:
-        """One run: `chunk_updates` updates from `first_update`; an update past the budget
-        leaves the state as it was and returns zeros.
+    def _run_chunk(self, state: RunState, hp: Hyper, first_update: jax.Array,
+                   advancing: jax.Array) -> tuple[RunState, tuple[Metrics, EpisodeEnds]]:
+        """One run: `chunk_updates` updates from `first_update` if `advancing`; an update past
+        the budget, or of a run not advancing, leaves the state as it was and returns zeros.
 
-        A mask, not `lax.cond`: under the `vmap` over runs the predicate is batched, so a cond
-        would run both branches anyway, and its other branch costs a second trace.
+        `first_update` is the same for every run (not mapped over by the `vmap`), so that the
+        agents' `lax.cond`s on the update index (learning starts, delayed actor and target
+        updates) stay conditionals: under a batched predicate `vmap` runs both branches. The
+        mask is `jnp.where`, not `lax.cond`: it would need a second trace of the update.
         """
 
         def body(state: RunState, offset: jax.Array) -> tuple[RunState, tuple]:
             index = first_update + offset
             updated, outputs = self._update(state, hp, index)
-            valid = index < self.layout.num_updates
+            valid = advancing & (index < self.layout.num_updates)
             state = jax.tree.map(lambda new, old: jnp.where(valid, new, old), updated, state)
             return state, jax.tree.map(lambda x: jnp.where(valid, x, jnp.zeros_like(x)), outputs)
 
@@ -132,9 +135,11 @@ class GymnaxProgram:
     def run_chunk(self, state: RunState, hp: Hyper,
                   chunks: np.ndarray) -> tuple[RunState, ChunkOutput]:
         """Advance run `i` through its chunk `chunks[i]` (a chunk at or past the last one
-        leaves the run unchanged)."""
-        first = jnp.asarray(np.asarray(chunks) * self.layout.chunk_updates, jnp.int32)
-        state, (metrics, episodes) = self._chunk(state, hp, first)
+        leaves the run unchanged); the runs advanced must all be at the same chunk."""
+        chunks = np.asarray(chunks)
+        first = self.layout.shared_chunk(chunks) * self.layout.chunk_updates
+        state, (metrics, episodes) = self._chunk(state, hp, jnp.asarray(first, jnp.int32),
+                                                 jnp.asarray(chunks < self.layout.num_chunks))
         return state, ChunkOutput(*jax.device_get((metrics, episodes)))
 
     def evaluate(self, state: RunState, keys: jax.Array) -> FinishedEpisodes:

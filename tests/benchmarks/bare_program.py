@@ -1,17 +1,23 @@
-"""The harness's jitted PPO CartPole-v1 program alone: no store, no worker, no CLI.
+"""The harness's jitted program of a benchmark case alone: no store, no worker, no CLI.
 
-`python -m tests.benchmarks.bare_program SEEDS STEPS [CHUNK_UPDATES] [--compile-only]` builds
-the program a `harness run` of the same suite builds (CleanRL's PPO setting, seeds 0..SEEDS-1
-vmapped, the default chunk layout unless CHUNK_UPDATES is given), trains it chunk by chunk
-(unless --compile-only) and prints JSON: its number of chunks, and seconds: compile, train and
-the whole process from the interpreter's start. It uses the harness's compilation cache
-(`$HARNESS_COMPILATION_CACHE`), so beside `harness run` it shows what the store, progress and
-summary add.
+`python -m tests.benchmarks.bare_program CASE SEEDS:STEPS... [--chunk-updates=N|all]
+[--compile-only]` builds, for each SEEDS:STEPS job in turn, the program a `harness run` of the
+same runs builds (the case's hyperparameters from `cases.py`, seeds 0..SEEDS-1 vmapped, the
+default chunk layout unless N updates per chunk, or all in one, are given), trains it chunk by
+chunk (unless --compile-only) and prints one JSON line: per job its seeds, steps, chunks and
+seconds of compile and train (initialisation excluded), and the whole process's seconds from
+the interpreter's start. It uses the harness's compilation cache
+(`$HARNESS_COMPILATION_CACHE`) and, like a local worker, runs on the cores
+`$HARNESS_WORKER_CPUS` names.
 """
 
 import time
 
 START = time.perf_counter()
+
+from runners.cpus import restrict_to_share  # noqa: E402  (before JAX starts any thread)
+
+restrict_to_share()
 
 import json  # noqa: E402  (timed from the interpreter's start)
 import sys  # noqa: E402
@@ -20,32 +26,32 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from harness.algos.ppo.agent import make_agent  # noqa: E402
-from harness.algos.ppo.config import PPOConfig  # noqa: E402
+from harness.algos import ALGORITHMS  # noqa: E402
 from harness.envs.gymnax_backend import gymnax_info  # noqa: E402
 from harness.training.compile_cache import enable_compilation_cache  # noqa: E402
 from harness.training.layout import ChunkLayout, plan_layout  # noqa: E402
 from harness.training.program import GymnaxProgram  # noqa: E402
+from tests.benchmarks.cases import CASES, Case, parse_jobs  # noqa: E402
 
-ENV_ID = "CartPole-v1"
 
-
-def train(seeds: int, steps: int, chunk_updates: int | None = None,
+def train(case: Case, seeds: int, steps: int, chunk_updates: str | None = None,
           compile_only: bool = False) -> dict[str, float]:
-    """Compile and train the program once; its chunks, compile and train seconds (train 0 when
-    only compiling)."""
-    config = PPOConfig()
+    """Compile and train one job of the case; its chunks, compile and train seconds (train 0
+    when only compiling). `chunk_updates` is a number of updates per chunk, or "all"."""
+    spec = ALGORITHMS[case.algo]
+    config = spec.config.model_validate(case.harness)
     num_updates = steps // config.steps_per_update
-    layout = (ChunkLayout(num_updates, 1, chunk_updates) if chunk_updates
-              else plan_layout(num_updates))
+    per_chunk = num_updates if chunk_updates == "all" else int(chunk_updates or 0)
+    layout = ChunkLayout(num_updates, 1, per_chunk) if per_chunk else plan_layout(num_updates)
     keys = jnp.stack([jax.random.PRNGKey(seed) for seed in range(seeds)])
     hp = {name: jnp.full(seeds, value, jnp.float32)
           for name, value in config.traced_values().items()}
-    agent = make_agent(gymnax_info(ENV_ID), config, num_updates)
-    program = GymnaxProgram(agent, ENV_ID, layout, keys, hp)
-    timing = {"chunks": layout.num_chunks, "compile": program.compile_seconds}
+    agent = spec.load().make_agent(gymnax_info(case.env_id), config, num_updates)
+    program = GymnaxProgram(agent, case.env_id, layout, keys, hp)
+    timing = {"seeds": seeds, "steps": steps, "chunks": layout.num_chunks,
+              "compile": program.compile_seconds, "train": 0.0}
     if compile_only:
-        return {**timing, "train": 0.0}
+        return timing
     state = jax.block_until_ready(program.init(keys, hp))
     start = time.perf_counter()
     for chunk in range(layout.num_chunks):
@@ -54,8 +60,16 @@ def train(seeds: int, steps: int, chunk_updates: int | None = None,
     return {**timing, "train": time.perf_counter() - start}
 
 
-if __name__ == "__main__":
+def main(argv: list[str]) -> None:
+    """Train the jobs named on the command line and print their seconds as JSON."""
     enable_compilation_cache()
-    numbers = [int(arg) for arg in sys.argv[1:] if arg != "--compile-only"]
-    timing = train(*numbers, compile_only="--compile-only" in sys.argv)
-    print(json.dumps({**timing, "in_process": time.perf_counter() - START}))
+    chunk_updates = next((arg.partition("=")[2] for arg in argv
+                          if arg.startswith("--chunk-updates=")), None)
+    words = [arg for arg in argv if not arg.startswith("--")]
+    jobs = [train(CASES[words[0]], seeds, steps, chunk_updates, "--compile-only" in argv)
+            for seeds, steps in parse_jobs(words[1:])]
+    print(json.dumps({"jobs": jobs, "in_process": time.perf_counter() - START}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -99,9 +99,8 @@ def make_agent(env: EnvInfo, config: DQNConfig, num_updates: int) -> Agent:
         q_taken = jnp.take_along_axis(q, batch.action[:, None], axis=1)[:, 0]
         return td_loss(q_taken, target), q_taken.mean()
 
-    def gradient_step(state: DQNState, key: jax.Array,
+    def gradient_step(state: DQNState, batch: ReplaySample,
                       hp: Hyper) -> tuple[DQNState, Metrics]:
-        batch = replay_sample(state.buffer, key, config.batch_size)
         (value, q_mean), grads = jax.value_and_grad(loss, has_aux=True)(
             state.params, state.target_params, batch, hp)
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
@@ -110,7 +109,7 @@ def make_agent(env: EnvInfo, config: DQNConfig, num_updates: int) -> Agent:
         metrics = {"losses/td_loss": value, "losses/q_values": q_mean}
         return state._replace(params=params, opt_state=opt_state), metrics
 
-    def no_step(state: DQNState, key: jax.Array, hp: Hyper) -> tuple[DQNState, Metrics]:
+    def no_step(state: DQNState) -> tuple[DQNState, Metrics]:
         return state, {name: jnp.float32(jnp.nan) for name in LOSS_METRICS}
 
     def update_target(state: DQNState, hp: Hyper) -> DQNState:
@@ -118,14 +117,18 @@ def make_agent(env: EnvInfo, config: DQNConfig, num_updates: int) -> Agent:
 
     def learn(state: DQNState, key: jax.Array, traj: Transition, hp: Hyper,
               update_index: jax.Array) -> tuple[DQNState, Metrics]:
-        state = state._replace(buffer=replay_add(state.buffer, *_flatten_steps(traj)))
+        buffer = replay_add(state.buffer, *_flatten_steps(traj))
+        batch = replay_sample(buffer, key, config.batch_size)
         end_step = (update_index + 1) * per_update
-        state, metrics = jax.lax.cond(end_step > config.learning_starts, gradient_step,
-                                      no_step, state, key, hp)
+        # The buffer stays outside the branches, so that XLA does not copy it at every update.
+        learner, metrics = jax.lax.cond(end_step > config.learning_starts,
+                                        lambda s: gradient_step(s, batch, hp), no_step,
+                                        state._replace(buffer=None))
         due = crossed_multiple(end_step, per_update, config.target_network_frequency,
                                config.learning_starts)
-        state = jax.lax.cond(due, update_target, lambda s, _: s, state, hp)
-        return state, {**metrics, "charts/epsilon": exploration(hp, end_step)}
+        learner = jax.lax.cond(due, lambda s: update_target(s, hp), lambda s: s, learner)
+        return (learner._replace(buffer=buffer),
+                {**metrics, "charts/epsilon": exploration(hp, end_step)})
 
     return Agent(num_envs=envs, rollout_steps=config.train_frequency, init=init, act=act,
                  learn=learn, greedy=greedy)

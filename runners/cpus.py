@@ -1,0 +1,44 @@
+"""CPU cores for local workers: each worker gets its own share, so that XLA's thread pools
+do not oversubscribe the machine.
+
+XLA sizes its CPU thread pool from the cores a process may run on when JAX starts. Workers
+that each see every core run several pool threads per core between them, and on small RL
+programs the threads' hand-offs cost more than they bring (the README's "Cores of local
+workers" gives the figures).
+"""
+
+from __future__ import annotations
+
+import os
+
+CPUS_VARIABLE = "HARNESS_WORKER_CPUS"
+"""Comma-separated core numbers a worker restricts itself to before JAX starts: set by the
+local runner for each of several workers, or by the user for a single one."""
+
+
+def core_shares(workers: int) -> list[dict[str, str]]:
+    """The environment that gives each of `workers` workers its share of this process's
+    cores (an equal block each, cores reused round-robin when workers outnumber them); no
+    restriction for a single worker or a single core."""
+    cores = sorted(os.sched_getaffinity(0))
+    if workers < 2 or len(cores) < 2:
+        return [{} for _ in range(workers)]
+    per_worker = max(1, len(cores) // workers)
+    return [{CPUS_VARIABLE: ",".join(str(cores[(k * per_worker + j) % len(cores)])
+                                      for j in range(per_worker))} for k in range(workers)]
+
+
+def restrict_to_share() -> None:
+    """Run this process on the cores `$HARNESS_WORKER_CPUS` names (call before importing JAX,
+    whose threads keep the cores they start with); nothing when it is unset, or names no
+    core this process may use."""
+    named = os.environ.get(CPUS_VARIABLE)
+    if not named:
+        return
+    try:
+        cores = {int(core) for core in named.split(",")} & os.sched_getaffinity(0)
+    except ValueError:
+        raise SystemExit(f"{CPUS_VARIABLE}={named!r}: expected core numbers separated by "
+                         "commas, such as 0,1") from None
+    if cores:
+        os.sched_setaffinity(0, cores)
