@@ -6,7 +6,9 @@ environment step: the same environments per run, network widths and activations,
 minibatch sizes, gradient steps per environment step and replay and target-network settings.
 Where rejax cannot express CleanRL's setting the harness takes rejax's shape (DQN: rejax takes
 one gradient step per iteration over its environments, so both run 10 environments and one
-gradient step per 10 environment steps, CleanRL's ratio).
+gradient step per 10 environment steps, CleanRL's ratio). What stays different is CleanRL's
+own: the harness's SAC updates its actor twice every second step (rejax: once every step) and
+samples fresh log-probabilities for the entropy coefficient's step (one more actor forward).
 """
 
 from __future__ import annotations
