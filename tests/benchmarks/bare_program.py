@@ -19,8 +19,7 @@ from runners.cpus import restrict_to_share  # noqa: E402  (before JAX starts any
 
 restrict_to_share()
 
-import json  # noqa: E402  (timed from the interpreter's start)
-import sys  # noqa: E402
+import sys  # noqa: E402  (timed from the interpreter's start)
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
@@ -31,7 +30,7 @@ from harness.envs.gymnax_backend import gymnax_info  # noqa: E402
 from harness.training.compile_cache import enable_compilation_cache  # noqa: E402
 from harness.training.layout import ChunkLayout, plan_layout  # noqa: E402
 from harness.training.program import GymnaxProgram  # noqa: E402
-from tests.benchmarks.cases import CASES, Case, parse_jobs  # noqa: E402
+from tests.benchmarks.cases import Case, run_jobs  # noqa: E402
 
 
 def train(case: Case, seeds: int, steps: int, chunk_updates: str | None = None,
@@ -65,10 +64,8 @@ def main(argv: list[str]) -> None:
     enable_compilation_cache()
     chunk_updates = next((arg.partition("=")[2] for arg in argv
                           if arg.startswith("--chunk-updates=")), None)
-    words = [arg for arg in argv if not arg.startswith("--")]
-    jobs = [train(CASES[words[0]], seeds, steps, chunk_updates, "--compile-only" in argv)
-            for seeds, steps in parse_jobs(words[1:])]
-    print(json.dumps({"jobs": jobs, "in_process": time.perf_counter() - START}))
+    run_jobs(argv, lambda case, seeds, steps: train(case, seeds, steps, chunk_updates,
+                                                    "--compile-only" in argv), START)
 
 
 if __name__ == "__main__":

@@ -139,12 +139,13 @@ def _chunk_table(sweep: dict[tuple[str, int], list[Timing]]) -> list[str]:
     rows = ["| updates per chunk | chunks | " + " | ".join(
         f"{cores}: loop s | {cores}: vs one `lax.scan`" for cores in CORES) + " |",
             "|---|---|" + "---|---|" * len(CORES)]
+    single = {cores: _median(sweep[(cores, max(CHUNK_SIZES))], lambda t: t["train"])
+              for cores in CORES}
     for size in CHUNK_SIZES:
         cells = []
         for cores in CORES:
-            single = _median(sweep[(cores, max(CHUNK_SIZES))], lambda t: t["train"])
             train = _median(sweep[(cores, size)], lambda t: t["train"])
-            cells.append(f"{train:.2f} | {train / single:.2f}")
+            cells.append(f"{train:.2f} | {train / single[cores]:.2f}")
         chunks = sweep[(next(iter(CORES)), size)][0]["chunks"]
         rows.append(f"| {size} | {chunks} | " + " | ".join(cells) + " |")
     return rows

@@ -13,6 +13,9 @@ samples fresh log-probabilities for the entropy coefficient's step (one more act
 
 from __future__ import annotations
 
+import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +70,12 @@ CASES: dict[str, Case] = {
 }
 
 
-def parse_jobs(words: list[str]) -> list[tuple[int, int]]:
-    """Jobs given on a benchmark script's command line as SEEDS:STEPS words."""
-    return [(int(seeds), int(steps)) for seeds, _, steps in (w.partition(":") for w in words)]
+def run_jobs(argv: list[str], train: Callable[[Case, int, int], dict[str, Any]],
+             started: float) -> None:
+    """Train the jobs a benchmark script's command line names (`CASE SEEDS:STEPS...`, flags
+    left to `train`) and print their timings, and the seconds since `started`, as one JSON
+    line."""
+    name, *jobs = [arg for arg in argv if not arg.startswith("--")]
+    timings = [train(CASES[name], int(seeds), int(steps))
+               for seeds, _, steps in (job.partition(":") for job in jobs)]
+    print(json.dumps({"jobs": timings, "in_process": time.perf_counter() - started}))

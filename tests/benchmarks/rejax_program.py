@@ -15,8 +15,7 @@ import time
 
 START = time.perf_counter()
 
-import json  # noqa: E402  (timed from the interpreter's start)
-import os  # noqa: E402
+import os  # noqa: E402  (timed from the interpreter's start)
 import sys  # noqa: E402
 
 import jax  # noqa: E402
@@ -28,7 +27,7 @@ if cache:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 from rejax import get_algo  # noqa: E402
 
-from tests.benchmarks.cases import CASES, Case, parse_jobs  # noqa: E402
+from tests.benchmarks.cases import Case, run_jobs  # noqa: E402
 
 
 def _no_evaluation(algo, state, key):
@@ -58,7 +57,5 @@ def train(case: Case, seeds: int, steps: int, compile_only: bool) -> dict[str, f
 
 
 if __name__ == "__main__":
-    words = [arg for arg in sys.argv[1:] if not arg.startswith("--")]
-    jobs = [train(CASES[words[0]], seeds, steps, "--compile-only" in sys.argv)
-            for seeds, steps in parse_jobs(words[1:])]
-    print(json.dumps({"jobs": jobs, "in_process": time.perf_counter() - START}))
+    run_jobs(sys.argv[1:], lambda case, seeds, steps: train(
+        case, seeds, steps, "--compile-only" in sys.argv), START)
