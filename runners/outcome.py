@@ -18,7 +18,6 @@ from harness.store import RunStatus, SuitePaths
 from harness.store.damage import DamagedFile
 from harness.store.lease import Lease, LeaseHeld, LeaseLost, LeaseState, acquire
 from harness.store.state import RunState, RunView, inspect_run
-from harness.store.writer import RunWriter
 from runners.base import JobOutcome
 from runners.progress import ProgressDisplay
 
@@ -55,6 +54,8 @@ def fail_unfinished(job: Job, paths: SuitePaths, reason: str, recorded_by: int |
                     holder: Holder | None = None) -> list[str]:
     """Mark each run of `job` that its worker left unfinished as failed with `reason` (except
     runs whose failure process `recorded_by` already recorded); return the ids marked."""
+    from harness.store.writer import RunWriter  # pandas, which `harness run` needs only later
+
     marked = []
     for run in job.runs:
         run_paths = paths.run(run.run_id)

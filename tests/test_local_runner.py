@@ -115,7 +115,7 @@ def test_exception_in_a_worker_is_recorded_on_each_unfinished_run(
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("device lost\nsecond line")
 
-    monkeypatch.setattr(GymnaxProgram, "run_chunk", explode)
+    monkeypatch.setattr(GymnaxProgram, "start_chunk", explode)
     assert worker.main([str(spec)]) == 1
     for run in job.runs:
         state = RunRecord(paths.run(run.run_id)).status()

@@ -13,7 +13,7 @@ from harness.runs import expand
 from harness.store import RunRecord, SuitePaths
 from harness.store.tables import run_tables
 from harness.suite import load_suite
-from harness.training.job import train_job
+from harness.training.job import job_layout, train_job
 from tests.conftest import write_suite
 
 SUITE = """
@@ -150,3 +150,34 @@ def test_non_finite_loss_fails_only_that_run(tmp_path: Path) -> None:
             assert status["reason"].startswith("non-finite training state")
         else:
             assert status["status"] == "done"
+
+
+def test_each_chunk_is_stored_while_the_next_one_computes(
+        job: Job, reference: SuitePaths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.store.writer import RunWriter
+    from harness.training.program import GymnaxProgram
+
+    order: list[tuple[str, int]] = []
+    start_chunk, write_chunk = GymnaxProgram.start_chunk, RunWriter.write_chunk
+
+    def starting(self: GymnaxProgram, state: object, hp: object, chunks: np.ndarray) -> object:
+        order.append(("start", int(chunks.min())))
+        return start_chunk(self, state, hp, chunks)
+
+    def writing(self: RunWriter, chunk: int, *args: object, **kwargs: object) -> None:
+        if ("write", chunk) not in order:
+            order.append(("write", chunk))
+        write_chunk(self, chunk, *args, **kwargs)
+
+    monkeypatch.setattr(GymnaxProgram, "start_chunk", starting)
+    monkeypatch.setattr(RunWriter, "write_chunk", writing)
+    paths = SuitePaths(tmp_path, job.suite)
+    assert train_job(job, paths) == []
+    chunks = job_layout(job.runs[0]).num_chunks
+    assert chunks > 2
+    assert order == [("start", 0)] + [event for k in range(chunks) for event in
+                                      ([("start", k + 1)] if k + 1 < chunks else [])
+                                      + [("write", k)]]
+    for run in job.runs:
+        pd.testing.assert_frame_equal(_metrics(paths, run.run_id),
+                                      _metrics(reference, run.run_id))

@@ -10,7 +10,9 @@ Only `run` and `reproduce` import JAX (in the worker processes, or for `reproduc
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+import threading
 from pathlib import Path
 
 from rich.console import Console
@@ -124,6 +126,12 @@ def _reproduce(args: argparse.Namespace) -> int:
     return 0 if report.matched else EXIT_FAILED_RUNS
 
 
+def _import_meanwhile(module: str) -> None:
+    """Import `module` on a daemon thread: while the workers start and train, this process
+    mostly waits, so the summary's imports (pandas) cost no time at the end."""
+    threading.Thread(target=importlib.import_module, args=(module,), daemon=True).start()
+
+
 def _run(console: Console, plan: Plan) -> int:
     todo, jobs, elsewhere = plan.todo, plan.jobs, plan.elsewhere
     try:
@@ -146,6 +154,7 @@ def _run(console: Console, plan: Plan) -> int:
         console.print(f"{given_up} failed runs are not retried (diverged, or out of retries); "
                       "`harness status` shows why, --retry-failed trains them again",
                       highlight=False)
+    _import_meanwhile("harness.cli.summary")
     try:
         if adaptive:
             from harness.adaptive import run_adaptive, status_lines

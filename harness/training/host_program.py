@@ -14,7 +14,7 @@ from harness.algos.base import Agent, Hyper, Transition
 from harness.envs.episodes import EpisodeEnds, FinishedEpisodes, episode_ends
 from harness.envs.gymnasium_backend import GymnasiumVecEnv, copy_seeds
 from harness.training.layout import ChunkLayout
-from harness.training.program import ChunkOutput, RunState
+from harness.training.program import ChunkedProgram, ChunkOutput, PendingChunk, RunState
 
 MAX_EVAL_STEPS = 100_000
 """Evaluation gives up on an episode longer than this when the environment has no time limit."""
@@ -35,7 +35,7 @@ def _masked(step: Callable[..., tuple]) -> Callable[..., tuple]:
     return masked
 
 
-class GymnasiumProgram:
+class GymnasiumProgram(ChunkedProgram):
     """A batch of runs whose environments step on the host between compiled calls.
 
     Each update, every run acts `rollout_steps` times (one compiled `act` call for all runs per
@@ -138,10 +138,10 @@ class GymnasiumProgram:
                                 for parts in zip(*ends, strict=True)))
         return RunState(agent, None, key), jax.device_get(metrics), stacked
 
-    def run_chunk(self, state: RunState, hp: Hyper,
-                  chunks: np.ndarray) -> tuple[RunState, ChunkOutput]:
-        """Advance run `i` through its chunk `chunks[i]` (a chunk at or past the last one
-        leaves the run unchanged); the runs advanced must all be at the same chunk."""
+    def start_chunk(self, state: RunState, hp: Hyper,
+                    chunks: np.ndarray) -> tuple[RunState, PendingChunk]:
+        """Step the chunk through on the host (it is done when this returns; see
+        `ChunkedProgram.start_chunk`)."""
         layout, runs = self.layout, len(self.seeds)
         chunks = np.asarray(chunks)
         chunk = layout.shared_chunk(chunks)
@@ -156,7 +156,7 @@ class GymnasiumProgram:
             for name, values in step_metrics.items():
                 metrics.setdefault(name, np.full(size, np.nan))[:, offset] = values
             episodes.returns[:, offset], episodes.ends[:, offset] = ends
-        return state, ChunkOutput(metrics, episodes)
+        return state, PendingChunk(ChunkOutput(metrics, episodes))
 
     def evaluate(self, state: RunState, keys: jax.Array) -> FinishedEpisodes:
         """One greedy episode per evaluation copy of every run, `[runs, copies]` arrays."""

@@ -109,29 +109,44 @@ class _Training:
         self._heartbeat()
         state = self._restore(program.init(keys, hp), checkpoints, program.compile_seconds)
         train_seconds = 0.0
-        while self.active:
-            current, advancing = self._next_chunk()
+        step = self._next_chunk(self.chunks)
+        if step is not None:
             start = time.perf_counter()
-            state, out = program.run_chunk(state, hp, current)
+            state, pending = program.start_chunk(state, hp, step[0])
+        while step is not None:
+            current, advancing = step
+            out = pending.result()
             elapsed = time.perf_counter() - start
             due = [i for i in advancing if eval_episodes and layout.evaluates_after(current[i])]
             evaluated = program.evaluate(state, _eval_keys(runs, current)) if due else None
             train_seconds += elapsed
             self.slowest = max(self.slowest, time.perf_counter() - start)
             leaves = jax.tree.leaves(jax.device_get(state))
+            step = self._next_chunk([self.chunks[i] + (i in advancing)
+                                     for i in range(len(runs))])
+            if step is not None:
+                # The next chunk computes while this one is stored.
+                start = time.perf_counter()
+                state, pending = program.start_chunk(state, hp, step[0])
             for i in advancing:
+                if i not in self.active:
+                    continue
                 played = FinishedEpisodes(*(part[i] for part in evaluated)) if i in due else None
                 self._store(i, int(current[i]), out, played, [leaf[i] for leaf in leaves],
                             elapsed, train_seconds)
             self._report_progress(layout.chunk_updates * self.steps_per_update / elapsed)
         return self.failed
 
-    def _next_chunk(self) -> tuple[np.ndarray, list[int]]:
-        """Each run's chunk for the next call and the runs it advances: the unfinished runs
-        least advanced (runs resumed from later checkpoints wait for the others to catch up),
-        every other run at `num_chunks`, which leaves it unchanged."""
-        chunk = min(self.chunks[i] for i in self.active)
-        advancing = [i for i in self.active if self.chunks[i] == chunk]
+    def _next_chunk(self, chunks: Sequence[int]) -> tuple[np.ndarray, list[int]] | None:
+        """With run `i` at chunk `chunks[i]`, each run's chunk for the next call and the runs it
+        advances (None when every run still training is done): the unfinished runs least
+        advanced (runs resumed from later checkpoints wait for the others to catch up), every
+        other run at `num_chunks`, which leaves it unchanged."""
+        unfinished = [i for i in self.active if chunks[i] < self.layout.num_chunks]
+        if not unfinished:
+            return None
+        chunk = min(chunks[i] for i in unfinished)
+        advancing = [i for i in unfinished if chunks[i] == chunk]
         current = np.full(len(self.runs), self.layout.num_chunks)
         current[advancing] = chunk
         return current, advancing

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from typing import Any, NamedTuple
 
 import jax
@@ -34,7 +35,35 @@ class ChunkOutput(NamedTuple):
     """Episodes that ended at each step, `[runs, chunk_updates, rollout_steps, num_envs]`."""
 
 
-class GymnaxProgram:
+class PendingChunk(NamedTuple):
+    """A chunk handed to the device: the host may go on while it computes."""
+
+    outputs: ChunkOutput
+    """Device arrays still being computed (or host arrays already there)."""
+
+    def result(self) -> ChunkOutput:
+        """The chunk's outputs on the host, once computed."""
+        return ChunkOutput(*jax.device_get(tuple(self.outputs)))
+
+
+class ChunkedProgram(ABC):
+    """A job's program advanced chunk by chunk: the host may store a chunk while the next one
+    computes."""
+
+    @abstractmethod
+    def start_chunk(self, state: Any, hp: Hyper,
+                    chunks: np.ndarray) -> tuple[Any, PendingChunk]:
+        """Start advancing run `i` through its chunk `chunks[i]` (a chunk at or past the last
+        one leaves the run unchanged); the runs advanced must all be at the same chunk."""
+
+    def run_chunk(self, state: Any, hp: Hyper,
+                  chunks: np.ndarray) -> tuple[Any, ChunkOutput]:
+        """`start_chunk`, then wait for its outputs."""
+        state, pending = self.start_chunk(state, hp, chunks)
+        return state, pending.result()
+
+
+class GymnaxProgram(ChunkedProgram):
     """A batch of runs compiled into programs that initialise, advance and evaluate them.
 
     Every leaf of the state has a leading run axis; traced hyperparameters `hp` carry the same
@@ -132,15 +161,14 @@ class GymnaxProgram:
         """Fresh training states, one per run."""
         return self._init(keys, hp)
 
-    def run_chunk(self, state: RunState, hp: Hyper,
-                  chunks: np.ndarray) -> tuple[RunState, ChunkOutput]:
-        """Advance run `i` through its chunk `chunks[i]` (a chunk at or past the last one
-        leaves the run unchanged); the runs advanced must all be at the same chunk."""
+    def start_chunk(self, state: RunState, hp: Hyper,
+                    chunks: np.ndarray) -> tuple[RunState, PendingChunk]:
+        """Dispatch the chunk without waiting for it (see `ChunkedProgram.start_chunk`)."""
         chunks = np.asarray(chunks)
         first = self.layout.shared_chunk(chunks) * self.layout.chunk_updates
         state, (metrics, episodes) = self._chunk(state, hp, jnp.asarray(first, jnp.int32),
                                                  jnp.asarray(chunks < self.layout.num_chunks))
-        return state, ChunkOutput(*jax.device_get((metrics, episodes)))
+        return state, PendingChunk(ChunkOutput(metrics, episodes))
 
     def evaluate(self, state: RunState, keys: jax.Array) -> FinishedEpisodes:
         """One greedy episode per evaluation copy of every run, `[runs, copies]` arrays."""

@@ -87,9 +87,12 @@ class Batch(NamedTuple):
 
 
 def _optimizer(hp: Hyper) -> optax.GradientTransformation:
-    """Global-norm clipping then Adam's scaling; the learning rate is applied by the caller."""
-    return optax.chain(optax.clip_by_global_norm(hp["max_grad_norm"]),
-                       optax.scale_by_adam(eps=ADAM_EPS))
+    """Global-norm clipping then Adam's scaling; the learning rate is applied by the caller.
+
+    On one flat vector of every parameter: a few large operations instead of a few per
+    parameter array (about 5% of an update on CartPole-v1 here)."""
+    return optax.flatten(optax.chain(optax.clip_by_global_norm(hp["max_grad_norm"]),
+                                     optax.scale_by_adam(eps=ADAM_EPS)))
 
 
 def make_agent(env: EnvInfo, config: PPOConfig, num_updates: int) -> Agent:
