@@ -49,12 +49,13 @@ browser:
 test: $(DEV_STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# rejax (a peer in `make bench`) needs gymnax < 1: it gets a virtualenv of its own.
-REJAX_STAMP := .venv-rejax/.installed
+# rejax (a peer in `make bench`) needs gymnax < 1: it gets a virtualenv of its own, with the
+# ml_dtypes the harness pins (pyproject.toml), so that both import JAX equally fast.
+REJAX_STAMP := .venv-rejax/.installed-ml-dtypes
 $(REJAX_STAMP):
 	rm -rf .venv-rejax
 	$(PYTHON) -m venv .venv-rejax
-	.venv-rejax/bin/pip install --quiet "rejax==0.1.3" "gymnax<1"
+	.venv-rejax/bin/pip install --quiet "rejax==0.1.3" "gymnax<1" "ml_dtypes>=0.5,<0.7"
 	touch $(REJAX_STAMP)
 
 # `make bench` (about 13 minutes on 2 cores) writes BENCHMARKS.md and measures the store and

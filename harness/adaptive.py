@@ -30,7 +30,7 @@ from harness.store.atomic import read_json_object, write_json
 from harness.store.damage import DamagedFile
 from harness.store.state import RunState
 from harness.suite.adaptive_seeds import AdaptiveSeeds
-from runners import Runner
+from runners.base import Runner
 
 STATE_FILE = "adaptive.json"
 """The latest adaptive state of a suite, under its `analysis/` directory."""

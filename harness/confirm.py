@@ -16,7 +16,7 @@ from harness.execute import Plan, run_plan
 from harness.runs import Run
 from harness.store.state import RunState
 from harness.suite.schema import AlgorithmEntry
-from runners import Runner
+from runners.base import Runner
 
 
 def confirming(plan: Plan) -> list[AlgorithmEntry]:

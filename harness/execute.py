@@ -22,7 +22,7 @@ from harness.store.state import RunState, RunView, inspect_run
 from harness.suite import Suite
 from harness.suite.runner_settings import RunnerSettings
 from harness.tracking.settings import write_tracking
-from runners import Runner, make_runner
+from runners.base import Runner, make_runner
 from runners.progress import ProgressDisplay
 from runners.protocol import write_job_spec
 from runners.store_watch import StoreWatcher

@@ -1,5 +1,1 @@
-"""How jobs are executed: one `Runner` interface, one engine per module."""
-
-from runners.base import JobOutcome, Runner, make_runner
-
-__all__ = ["JobOutcome", "Runner", "make_runner"]
+"""How jobs are executed: one `Runner` interface (runners.base), one engine per module."""

@@ -10,6 +10,7 @@ from harness.jobs import Job
 from harness.store import SuitePaths
 from harness.suite.runner_settings import RunnerSettings
 from runners.progress import ProgressDisplay
+from runners.spare import SpareWorker
 
 
 class RunnerSetupError(RuntimeError):
@@ -39,13 +40,17 @@ class Runner(Protocol):
         ...
 
 
-def make_runner(settings: RunnerSettings) -> Runner:
-    """The runner for `settings.engine`, configured from `settings`."""
+def make_runner(settings: RunnerSettings, spare: SpareWorker | None = None) -> Runner:
+    """The runner for `settings.engine`, configured from `settings`. The local engine gets
+    `spare`; any other stops it (the devices engine's slots set `CUDA_VISIBLE_DEVICES`, which
+    must be set before JAX is imported)."""
     if settings.engine == "local":
         from runners.local import LocalRunner, cpu_slots
 
         return LocalRunner(cpu_slots(settings.workers) if settings.workers else None,
-                           settings.stall_timeout)
+                           settings.stall_timeout, spare)
+    if spare is not None:
+        spare.close()
     if settings.engine == "devices":
         from runners.devices import device_runner
 

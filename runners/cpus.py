@@ -9,6 +9,7 @@ workers" gives the figures).
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 CPUS_VARIABLE = "HARNESS_WORKER_CPUS"
@@ -29,9 +30,9 @@ def core_shares(workers: int) -> list[dict[str, str]]:
 
 
 def restrict_to_share() -> None:
-    """Run this process on the cores `$HARNESS_WORKER_CPUS` names (call before importing JAX,
-    whose threads keep the cores they start with); nothing when it is unset, or names no
-    core this process may use."""
+    """Run this process (each of its threads) on the cores `$HARNESS_WORKER_CPUS` names; call
+    it before JAX's backend starts, since XLA sizes its thread pool from the cores the process
+    may use then. Nothing when the variable is unset, or names no core this process may use."""
     named = os.environ.get(CPUS_VARIABLE)
     if not named:
         return
@@ -40,5 +41,8 @@ def restrict_to_share() -> None:
     except ValueError:
         raise SystemExit(f"{CPUS_VARIABLE}={named!r}: expected core numbers separated by "
                          "commas, such as 0,1") from None
-    if cores:
-        os.sched_setaffinity(0, cores)
+    if not cores:
+        return
+    for thread in os.listdir("/proc/self/task"):
+        with contextlib.suppress(ProcessLookupError):
+            os.sched_setaffinity(int(thread), cores)

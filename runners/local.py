@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -22,11 +23,16 @@ from runners.cpus import core_shares
 from runners.outcome import settle, worker_exit_reason, worker_process
 from runners.progress import ProgressDisplay
 from runners.protocol import split_output
+from runners.spare import SpareWorker, worker_environment
 
 POLL_SECONDS = 0.2
+"""How long the runner waits for workers' events before it looks for stalled workers."""
 TERMINATE_GRACE_SECONDS = 10.0
 """A stalled worker gets this long to exit after SIGTERM before it is killed."""
 
+
+Events = queue.Queue[tuple[str, dict[str, Any] | None]]
+"""Events of the running workers, by job id; None marks the end of a worker's output."""
 
 SHARED_MEMORY = {"XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
 """Environment of workers that share an accelerator, unless the user chose a memory setting."""
@@ -108,12 +114,15 @@ class _Worker:
 class LocalRunner:
     """Runs jobs in worker processes on this machine, one per free slot (by default one slot
     per CPU core, at most one per job). A worker that shows no progress for longer than its
-    stall limit is stopped and its runs recorded as failed (`stalled`)."""
+    stall limit is stopped and its runs recorded as failed (`stalled`). A spare worker, if
+    given, takes the first job it can; the first `run` stops it if it took none."""
 
     def __init__(self, slots: Sequence[WorkerSlot] | None = None,
-                 stall_timeout: float = DEFAULT_STALL_TIMEOUT) -> None:
+                 stall_timeout: float = DEFAULT_STALL_TIMEOUT,
+                 spare: SpareWorker | None = None) -> None:
         self.slots = list(slots) if slots else None
         self.stall_timeout = stall_timeout
+        self.spare = spare
 
     def run(self, jobs: Sequence[Job], paths: SuitePaths,
             display: ProgressDisplay) -> list[JobOutcome]:
@@ -122,7 +131,7 @@ class LocalRunner:
         pending = deque(jobs)
         running: dict[str, _Worker] = {}
         outcomes: dict[str, JobOutcome] = {}
-        events: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
+        events: Events = queue.Queue()
         display.suite_started(len(jobs))
         try:
             while pending or running:
@@ -136,7 +145,7 @@ class LocalRunner:
                 for job_id, worker in list(running.items()):
                     if worker.process.poll() is not None:
                         worker.reader.join()
-                        self._drain(events, running, display)
+                        self._drain(events, running, display, seconds=0.0)
                         outcomes[job_id] = self._finish(worker, paths, display)
                         free.append(worker.slot)
                         del running[job_id]
@@ -147,6 +156,10 @@ class LocalRunner:
                 worker.process.wait()
                 worker.log.close()
             raise
+        finally:
+            if self.spare is not None:
+                self.spare.close()
+                self.spare = None
         return [outcomes[job.job_id] for job in jobs]
 
     def _stop_if_stalled(self, worker: _Worker) -> None:
@@ -163,25 +176,29 @@ class LocalRunner:
         except subprocess.TimeoutExpired:
             worker.process.kill()
 
-    @staticmethod
-    def _start(job: Job, slot: WorkerSlot, paths: SuitePaths,
-               events: queue.Queue[tuple[str, dict[str, Any]]]) -> _Worker:
-        spec = paths.job_spec(job.job_id)
-        env = {**os.environ, **slot.env, "PYTHONUNBUFFERED": "1"}
-        log = open(paths.job_log(job.job_id), "a", encoding="utf-8")  # noqa: SIM115
-        process = subprocess.Popen(
-            [sys.executable, "-m", "runners.worker", str(spec)], stdout=subprocess.PIPE,
-            stderr=log, text=True, env=env)
-        reader = threading.Thread(
-            target=split_output, args=(process.stdout, log, lambda e: events.put((job.job_id, e))),
-            daemon=True)
+    def _start(self, job: Job, slot: WorkerSlot, paths: SuitePaths, events: Events) -> _Worker:
+        spec, log_path = paths.job_spec(job.job_id), paths.job_log(job.job_id)
+        log = open(log_path, "a", encoding="utf-8")  # noqa: SIM115
+        process = self.spare.take(spec, slot.env, log_path) if self.spare else None
+        if process is None:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "runners.worker", str(spec)], stdout=subprocess.PIPE,
+                stderr=log, text=True, env=worker_environment(slot.env))
+
+        def read_output() -> None:
+            split_output(process.stdout, log, lambda event: events.put((job.job_id, event)))
+            events.put((job.job_id, None))
+
+        reader = threading.Thread(target=read_output, daemon=True)
         reader.start()
         return _Worker(job, slot, process, log, reader)
 
     @staticmethod
-    def _drain(events: queue.Queue[tuple[str, dict[str, Any]]], running: dict[str, _Worker],
-               display: ProgressDisplay) -> None:
-        deadline = time.monotonic() + POLL_SECONDS
+    def _drain(events: Events, running: dict[str, _Worker], display: ProgressDisplay,
+               seconds: float = POLL_SECONDS) -> None:
+        """Pass the workers' events to the display for up to `seconds`, returning early when
+        a worker's output ends (it is exiting)."""
+        deadline = time.monotonic() + seconds
         while True:
             try:
                 job_id, event = events.get(timeout=max(0.0, deadline - time.monotonic()))
@@ -190,6 +207,10 @@ class LocalRunner:
             worker = running.get(job_id)
             if worker is None:
                 continue
+            if event is None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    worker.process.wait(timeout=POLL_SECONDS)
+                return
             worker.heard(event)
             if event.get("event") == "compiled":
                 worker.compile_seconds = event["seconds"]

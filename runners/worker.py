@@ -1,15 +1,19 @@
 """A worker: claim the runs of the job in a spec file, train them, report events on stdout.
 
-Usage: `python -m runners.worker SPEC.json`. Exit code 0 when every run it trained finished
-(runs another process holds are left to it, and reported as `elsewhere` events), 1 when a run
-failed (each failure is recorded in the run's status with its reason). On SIGTERM the worker
-releases its leases and exits; the runs it held show as interrupted and resume from their last
-chunk.
+Usage: `python -m runners.worker SPEC.json`, or `python -m runners.worker --wait` for a spare
+worker (runners/spare.py) that imports first and then reads its job from stdin. Exit code 0
+when every run it trained finished (runs another process holds are left to it, and reported as
+`elsewhere` events), 1 when a run failed (each failure is recorded in the run's status with its
+reason). On SIGTERM the worker releases its leases and exits; the runs it held show as
+interrupted and resume from their last chunk.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
+import io
+import json
 import os
 import signal
 import sys
@@ -27,12 +31,19 @@ from harness.tracking.settings import read_tracking
 from harness.tracking.sink import MetricSink, NullSink
 from runners.cpus import restrict_to_share
 from runners.protocol import encode_event, read_job_spec
+from runners.spare import WAIT_FLAG
 
 Report = Callable[[dict[str, Any]], None]
 HANG_AFTER_CHUNK = "HARNESS_TEST_HANG_AFTER_CHUNK"
 """Test-only: a worker stops making progress after storing this chunk (see HANG_MARKER)."""
 HANG_MARKER = "HARNESS_TEST_HANG_MARKER"
 """Test-only: the file whose creation marks that a worker hung once; later workers go on."""
+PRELOAD = ("jax.numpy", "flax.linen", "optax", "harness.algos.ppo.agent",
+           "harness.algos.dqn.agent", "harness.algos.sac.agent", "harness.envs.gymnasium_backend",
+           "harness.store.checkpoint", "harness.store.provenance", "harness.training.metrics",
+           "harness.training.compile_cache")
+"""What a spare worker imports before it takes a job: most of a worker's imports, and none
+that starts JAX's backend (gymnax's environments do, at import)."""
 
 
 def report(event: dict[str, Any]) -> None:
@@ -128,10 +139,35 @@ def _terminate(signum: int, frame: Any) -> None:
     sys.exit(128 + signum)
 
 
+def wait_for_job() -> Path | None:
+    """Import `PRELOAD`, then take the job handed over on stdin: set its environment, append
+    stderr to its log, move to its cores; the job's spec file, or None when stdin closed
+    without a job."""
+    imported = io.StringIO()
+    with contextlib.redirect_stderr(imported):
+        for module in PRELOAD:
+            importlib.import_module(module)
+    line = sys.stdin.readline()
+    if not line:
+        return None
+    hand_over = json.loads(line)
+    os.environ.update(hand_over["env"])
+    log = os.open(hand_over["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.dup2(log, sys.stderr.fileno())
+    os.close(log)
+    sys.stderr.write(imported.getvalue())
+    restrict_to_share()
+    return Path(hand_over["spec"])
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Train the job in the spec file named by the only argument."""
-    (spec_path,) = argv if argv is not None else sys.argv[1:]
-    return 1 if run_job_spec(Path(spec_path)) else 0
+    """Train the job in the spec file named by the only argument (or, given `--wait`, the
+    job handed over on stdin)."""
+    (argument,) = argv if argv is not None else sys.argv[1:]
+    spec_path = wait_for_job() if argument == WAIT_FLAG else Path(argument)
+    if spec_path is None:
+        return 0
+    return 1 if run_job_spec(spec_path) else 0
 
 
 def exit_now(code: int) -> None:

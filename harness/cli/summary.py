@@ -9,14 +9,14 @@ from rich.table import Table
 
 from harness import results
 from harness.execute import Plan
-from harness.references import load_references, reference_for
+from harness.references import reference_for
 from harness.scores import DEFAULT_REDUCTION
 
 
-def print_summary(console: Console, plan: Plan) -> None:
-    """Final scores per algorithm and environment beside published references."""
+def print_summary(console: Console, plan: Plan, references: pd.DataFrame) -> None:
+    """Final scores per algorithm and environment beside the published `references`
+    (`harness.references.load_references`)."""
     frame = results.summary(plan.paths.dir, run_id=[run.run_id for run in plan.runs])
-    references = load_references()
     table = Table(title=f"suite {plan.suite.name}: final score ({DEFAULT_REDUCTION.describe()}),"
                   " mean ± std over seeds", title_justify="left",
                   caption="* reference with other hyperparameters or scoring (see "
