@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from harness import results
-from harness.jobs import plan_jobs
+from harness.jobs import Job, plan_jobs
 from harness.runs import expand
 from harness.store import RunRecord, SuitePaths
 from harness.suite import load_suite
@@ -54,17 +54,18 @@ def test_only_harness_run_starts_a_spare() -> None:
     assert process.returncode is not None and spare.process is None
 
 
-def _job_spec(tmp_path: Path) -> tuple[Path, SuitePaths, list[str]]:
+def _job_spec(tmp_path: Path) -> tuple[Job, Path, SuitePaths]:
+    """The suite's one job, its spec file and the suite's paths."""
     suite = load_suite(write_suite(tmp_path, ONE_JOB))
-    job = plan_jobs(expand(suite), runs_per_job=1)[0]
+    (job,) = plan_jobs(expand(suite), runs_per_job=1)
     paths = SuitePaths(tmp_path / "results", suite.name)
     paths.jobs_dir.mkdir(parents=True)
-    return write_job_spec(job, paths), paths, [run.run_id for run in job.runs]
+    return job, write_job_spec(job, paths), paths
 
 
-def test_a_spare_refuses_a_job_whose_slot_must_be_set_before_jax_is_imported(
+def test_a_spare_refuses_a_slot_set_before_jax_is_imported_and_a_changed_environment(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    spec, paths, _ = _job_spec(tmp_path)
+    _, spec, paths = _job_spec(tmp_path)
     log = paths.job_log("job")
     devices = SpareWorker()
     process = devices.process
@@ -91,8 +92,7 @@ def _thread_cores(pid: int) -> set[frozenset[int]]:
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores to restrict")
 def test_the_local_runner_hands_its_first_job_to_the_spare_on_the_slot_cores(
         tmp_path: Path) -> None:
-    spec, paths, run_ids = _job_spec(tmp_path)
-    job = plan_jobs(expand(load_suite(tmp_path / "suite.yaml")), runs_per_job=1)[0]
+    job, _, paths = _job_spec(tmp_path)
     core = max(os.sched_getaffinity(0))
     spare = SpareWorker()
     pid = spare.process.pid
@@ -111,10 +111,9 @@ def test_the_local_runner_hands_its_first_job_to_the_spare_on_the_slot_cores(
     assert outcome.ok, outcome.reason
     assert seen == {frozenset({core})}
     assert runner.spare is None
-    (run_id,) = run_ids
-    status = RunRecord(paths.run(run_id)).status()
+    (run,) = job.runs
+    status = RunRecord(paths.run(run.run_id)).status()
     assert (status["status"], status["pid"]) == ("done", pid)
-    assert spec.exists()
 
 
 def test_a_spare_appends_its_stderr_to_the_log_of_the_job_it_takes(tmp_path: Path) -> None:
