@@ -23,7 +23,7 @@ from runners.cpus import core_shares
 from runners.outcome import settle, worker_exit_reason, worker_process
 from runners.progress import ProgressDisplay
 from runners.protocol import split_output
-from runners.spare import SpareWorker, worker_environment
+from runners.spare import JAX_MEMORY_PREFIX, SpareWorker, worker_environment
 
 POLL_SECONDS = 0.2
 """How long the runner waits for workers' events before it looks for stalled workers."""
@@ -45,7 +45,7 @@ def default_workers(num_jobs: int) -> int:
 
 def memory_settings(share: dict[str, str]) -> dict[str, str]:
     """`share` unless the user set any of JAX's XLA_PYTHON_CLIENT_* memory variables."""
-    user_chose = any(key.startswith("XLA_PYTHON_CLIENT_") for key in os.environ)
+    user_chose = any(key.startswith(JAX_MEMORY_PREFIX) for key in os.environ)
     return {} if user_chose else share
 
 
