@@ -117,7 +117,7 @@ def test_the_agents_conditionals_on_the_update_index_stay_conditionals_for_many_
     starts, target updates) compile to conditionals, not to both branches and a select, which
     under a batched index made SAC's delayed actor update run on every step."""
     program, _, _ = _dqn_program(3)
-    assert "conditional(" in program._chunk.as_text()
+    assert "conditional(" in program._chunk.call.as_text()
 
 
 def test_a_call_advances_only_runs_at_one_chunk_and_leaves_the_others_unchanged() -> None:

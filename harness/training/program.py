@@ -13,6 +13,7 @@ import numpy as np
 from harness.algos.base import Agent, Hyper, Metrics
 from harness.envs.episodes import EpisodeEnds, FinishedEpisodes, episode_ends
 from harness.envs.gymnax_backend import GymnaxVecEnv
+from harness.training.exported import ProgramCache, compile_program
 from harness.training.layout import ChunkLayout
 from harness.training.rollout import rollout
 
@@ -72,23 +73,23 @@ class GymnaxProgram(ChunkedProgram):
     """
 
     def __init__(self, agent: Agent, env_id: str, layout: ChunkLayout, keys: jax.Array,
-                 hp: Hyper, eval_episodes: int = 0) -> None:
+                 hp: Hyper, eval_episodes: int = 0, cache: ProgramCache | None = None) -> None:
         self.agent = agent
         self.layout = layout
         self.env = GymnaxVecEnv(env_id, agent.num_envs)
         self.eval_env = GymnaxVecEnv(env_id, eval_episodes) if eval_episodes else None
         start = time.perf_counter()
-        init = jax.jit(self._init_runs)
-        self._init = init.lower(keys, hp).compile()
-        state_shapes = jax.eval_shape(init, keys, hp)
-        chunk = jax.jit(jax.vmap(self._run_chunk, in_axes=(0, 0, None, 0)), donate_argnums=0)
+        self._init = compile_program(cache, "init", self._init_runs, (keys, hp))
+        state_shapes = self._init.output_shapes
         first_update = jax.ShapeDtypeStruct((), jnp.int32)
         advancing = jax.ShapeDtypeStruct(keys.shape[:1], jnp.bool_)
-        self._chunk = chunk.lower(state_shapes, hp, first_update, advancing).compile()
+        self._chunk = compile_program(
+            cache, "chunk", jax.vmap(self._run_chunk, in_axes=(0, 0, None, 0)),
+            (state_shapes, hp, first_update, advancing), donate=(0,))
         self._evaluate = None
         if self.eval_env is not None:
-            evaluate = jax.jit(jax.vmap(self._evaluate_run))
-            self._evaluate = evaluate.lower(state_shapes, keys).compile()
+            self._evaluate = compile_program(cache, "evaluate", jax.vmap(self._evaluate_run),
+                                             (state_shapes, keys))
         self.compile_seconds = time.perf_counter() - start
         """Seconds spent compiling (or loading from the persistent cache)."""
 
@@ -159,18 +160,18 @@ class GymnaxProgram(ChunkedProgram):
 
     def init(self, keys: jax.Array, hp: Hyper) -> RunState:
         """Fresh training states, one per run."""
-        return self._init(keys, hp)
+        return self._init.call(keys, hp)
 
     def start_chunk(self, state: RunState, hp: Hyper,
                     chunks: np.ndarray) -> tuple[RunState, PendingChunk]:
         """Dispatch the chunk without waiting for it (see `ChunkedProgram.start_chunk`)."""
         chunks = np.asarray(chunks)
         first = self.layout.shared_chunk(chunks) * self.layout.chunk_updates
-        state, (metrics, episodes) = self._chunk(state, hp, jnp.asarray(first, jnp.int32),
+        state, (metrics, episodes) = self._chunk.call(state, hp, jnp.asarray(first, jnp.int32),
                                                  jnp.asarray(chunks < self.layout.num_chunks))
         return state, PendingChunk(ChunkOutput(metrics, episodes))
 
     def evaluate(self, state: RunState, keys: jax.Array) -> FinishedEpisodes:
         """One greedy episode per evaluation copy of every run, `[runs, copies]` arrays."""
         assert self._evaluate is not None, "built without evaluation episodes"
-        return FinishedEpisodes(*jax.device_get(self._evaluate(state, keys)))
+        return FinishedEpisodes(*jax.device_get(self._evaluate.call(state, keys)))

@@ -3,7 +3,8 @@
 `python -m tests.benchmarks.bare_program CASE SEEDS:STEPS... [--chunk-updates=N|all]
 [--compile-only]` builds, for each SEEDS:STEPS job in turn, the program a `harness run` of the
 same runs builds (the case's hyperparameters from `cases.py`, seeds 0..SEEDS-1 vmapped, the
-default chunk layout unless N updates per chunk, or all in one, are given), trains it chunk by
+default chunk layout unless N updates per chunk, or all in one, are given; compiled through
+the kept programs as a worker's are), trains it chunk by
 chunk (unless --compile-only) and prints one JSON line: per job its seeds, steps, chunks and
 seconds of compile and train (initialisation excluded), and the whole process's seconds from
 the interpreter's start. It uses the harness's compilation cache
@@ -26,10 +27,10 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from harness.algos import ALGORITHMS  # noqa: E402
-from harness.envs.gymnax_backend import gymnax_info  # noqa: E402
+from harness.runs import Run  # noqa: E402
+from harness.training.backends import make_program  # noqa: E402
 from harness.training.compile_cache import enable_compilation_cache  # noqa: E402
 from harness.training.layout import ChunkLayout, plan_layout  # noqa: E402
-from harness.training.program import GymnaxProgram  # noqa: E402
 from tests.benchmarks.cases import Case, run_jobs  # noqa: E402
 
 
@@ -45,8 +46,8 @@ def train(case: Case, seeds: int, steps: int, chunk_updates: str | None = None,
     keys = jnp.stack([jax.random.PRNGKey(seed) for seed in range(seeds)])
     hp = {name: jnp.full(seeds, value, jnp.float32)
           for name, value in config.traced_values().items()}
-    agent = spec.load().make_agent(gymnax_info(case.env_id), config, num_updates)
-    program = GymnaxProgram(agent, case.env_id, layout, keys, hp)
+    runs = [Run("bench", case.algo, case.env_id, seed, steps, config) for seed in range(seeds)]
+    program = make_program(runs, layout, keys, hp, eval_episodes=0)
     timing = {"seeds": seeds, "steps": steps, "chunks": layout.num_chunks,
               "compile": program.compile_seconds, "train": 0.0}
     if compile_only:
