@@ -96,6 +96,8 @@ def test_what_makes_a_program_different_is_in_its_key() -> None:
     assert key != cache.key("chunk", wider[1], wider[0])
     other_builder = ProgramCache(Path("unused"), {**IDENTITY, **builder_identity(_program)})
     assert key != other_builder.key("chunk", tree, leaves)
+    with jax.default_matmul_precision("highest"):
+        assert key != cache.key("chunk", tree, leaves), "JAX's settings at the time count"
 
 
 def test_programs_are_kept_only_beside_an_enabled_compilation_cache(tmp_path: Path) -> None:

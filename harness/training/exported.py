@@ -57,19 +57,20 @@ def source_digest(files: Sequence[Path]) -> str:
 
 
 @functools.cache
-def _tracing_environment() -> dict[str, Any]:
-    """What, besides a program's own description, decides what tracing it gives: the harness's
-    code, the traced packages' versions, JAX's settings and the device."""
+def _code_and_versions() -> dict[str, Any]:
+    """The harness's code and the traced packages' versions (fixed for a process's life)."""
     package = Path(harness.__file__).parent
+    return {"format": FORMAT, "harness": source_digest(sorted(package.rglob("*.py"))),
+            "packages": {name: _version(name) for name in KEYED_PACKAGES}}
+
+
+def _tracing_environment() -> dict[str, Any]:
+    """What, besides a program's own description, decides what tracing it gives: the code,
+    JAX's settings now (a process may change them) and the device."""
     settings = {name: value for name, value in jax.config.values.items() if "cache" not in name}
-    return {
-        "format": FORMAT,
-        "harness": source_digest(sorted(package.rglob("*.py"))),
-        "packages": {name: _version(name) for name in KEYED_PACKAGES},
-        "jax_config": json.dumps(sorted(settings.items()), default=str),
-        "backend": jax.default_backend(),
-        "device_kind": jax.devices()[0].device_kind,
-    }
+    return {**_code_and_versions(),
+            "jax_config": json.dumps(sorted(settings.items()), default=str),
+            "backend": jax.default_backend(), "device_kind": jax.devices()[0].device_kind}
 
 
 def _version(package: str) -> str | None:
