@@ -127,8 +127,8 @@ class ProgramCache:
             loaded = _export(function, in_tree, leaves)
             _save(path, *loaded, in_tree)
         exported, out_tree = loaded
-        starts = [len(jax.tree.leaves(arg)) for arg in args]
-        offsets = [sum(starts[:index]) for index in range(len(args) + 1)]
+        counts = [len(jax.tree.leaves(arg)) for arg in args]
+        offsets = [sum(counts[:index]) for index in range(len(args) + 1)]
         donated = tuple(leaf for index in donate
                         for leaf in range(offsets[index], offsets[index + 1]))
         compiled = jax.jit(exported.call, donate_argnums=donated).lower(
