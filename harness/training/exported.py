@@ -13,7 +13,6 @@ import functools
 import hashlib
 import inspect
 import json
-import os
 import pickle
 from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
@@ -24,6 +23,7 @@ import jax
 from jax import export
 
 import harness
+from harness.store.atomic import write_atomic
 
 FORMAT = 1
 """Version of the files' layout; a file of another version is traced again and replaced."""
@@ -100,9 +100,9 @@ class ProgramCache:
     """Compiles a job's programs through exported modules kept under `directory`, each keyed
     by `identity` (what the job's programs are: algorithm, environment, static
     hyperparameters, layout), the program's name, its arguments' shapes and
-    `_tracing_environment()`. Files are written whole (a temporary file renamed into place),
-    so processes sharing the directory see a program whole or not at all; a file that cannot
-    be read back is traced again and replaced."""
+    `_tracing_environment()`. Files are written atomically, so processes sharing the
+    directory (on several hosts too) see a program whole or not at all; a file that cannot be
+    read back is traced again and replaced."""
 
     def __init__(self, directory: Path, identity: Mapping[str, Any]) -> None:
         self.directory = directory
@@ -182,16 +182,10 @@ def _load(path: Path, in_tree: Any) -> tuple[export.Exported, Any] | None:
 
 
 def _save(path: Path, exported: export.Exported, out_tree: Any, in_tree: Any) -> None:
-    """Write the program whole (temporary file, then rename); a directory that cannot be
-    written keeps nothing."""
+    """Write the program whole (`write_atomic`); a directory that cannot be written keeps
+    nothing."""
     kept = {"format": FORMAT, "exported": bytes(exported.serialize()), "in_tree": in_tree,
             "out_tree": out_tree}
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with contextlib.suppress(OSError):
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with temporary.open("wb") as file:
-            pickle.dump(kept, file)
-        os.replace(temporary, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
+        write_atomic(path, lambda file: pickle.dump(kept, file))
