@@ -167,8 +167,8 @@ class GymnaxProgram(ChunkedProgram):
         """Dispatch the chunk without waiting for it (see `ChunkedProgram.start_chunk`)."""
         chunks = np.asarray(chunks)
         first = self.layout.shared_chunk(chunks) * self.layout.chunk_updates
-        state, (metrics, episodes) = self._chunk.call(state, hp, jnp.asarray(first, jnp.int32),
-                                                 jnp.asarray(chunks < self.layout.num_chunks))
+        state, (metrics, episodes) = self._chunk.call(
+            state, hp, jnp.asarray(first, jnp.int32), jnp.asarray(chunks < self.layout.num_chunks))
         return state, PendingChunk(ChunkOutput(metrics, episodes))
 
     def evaluate(self, state: RunState, keys: jax.Array) -> FinishedEpisodes:

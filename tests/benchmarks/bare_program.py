@@ -4,12 +4,11 @@
 [--compile-only]` builds, for each SEEDS:STEPS job in turn, the program a `harness run` of the
 same runs builds (the case's hyperparameters from `cases.py`, seeds 0..SEEDS-1 vmapped, the
 default chunk layout unless N updates per chunk, or all in one, are given; compiled through
-the kept programs as a worker's are), trains it chunk by
-chunk (unless --compile-only) and prints one JSON line: per job its seeds, steps, chunks and
-seconds of compile and train (initialisation excluded), and the whole process's seconds from
-the interpreter's start. It uses the harness's compilation cache
-(`$HARNESS_COMPILATION_CACHE`) and, like a local worker, runs on the cores
-`$HARNESS_WORKER_CPUS` names.
+the kept programs, as a worker's are), trains it chunk by chunk (unless --compile-only) and
+prints one JSON line: per job its seeds, steps, chunks and seconds of compile and train
+(initialisation excluded), and the whole process's seconds from the interpreter's start. It
+uses the harness's compilation cache (`$HARNESS_COMPILATION_CACHE`) and, like a local worker,
+runs on the cores `$HARNESS_WORKER_CPUS` names.
 """
 
 import time
