@@ -15,21 +15,21 @@ import inspect
 import json
 import pickle
 from collections.abc import Callable, Mapping, Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import jax
+import ml_dtypes
 from jax import export
 
 import harness
+from harness.runs import canonical_json
 from harness.store.atomic import write_atomic
+from harness.store.provenance import package_versions
 
 FORMAT = 1
 """Version of the files' layout; a file of another version is traced again and replaced."""
 SUFFIX = ".program"
-KEYED_PACKAGES = ("jax", "jaxlib", "flax", "optax", "gymnax", "numpy", "ml_dtypes")
-"""Packages whose code is traced into a program: their versions are part of its key."""
 
 
 class CompiledProgram(NamedTuple):
@@ -58,10 +58,11 @@ def source_digest(files: Sequence[Path]) -> str:
 
 @functools.cache
 def _code_and_versions() -> dict[str, Any]:
-    """The harness's code and the traced packages' versions (fixed for a process's life)."""
+    """The harness's code and the versions of the packages that decide a run's numbers, with
+    ml_dtypes', whose dtypes are traced (fixed for a process's life)."""
     package = Path(harness.__file__).parent
     return {"format": FORMAT, "harness": source_digest(sorted(package.rglob("*.py"))),
-            "packages": {name: _version(name) for name in KEYED_PACKAGES}}
+            "packages": {**package_versions(), "ml_dtypes": ml_dtypes.__version__}}
 
 
 def _tracing_environment() -> dict[str, Any]:
@@ -71,13 +72,6 @@ def _tracing_environment() -> dict[str, Any]:
     return {**_code_and_versions(),
             "jax_config": json.dumps(sorted(settings.items()), default=str),
             "backend": jax.default_backend(), "device_kind": jax.devices()[0].device_kind}
-
-
-def _version(package: str) -> str | None:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 def builder_identity(builder: Callable[..., Any]) -> dict[str, str]:
@@ -113,8 +107,7 @@ class ProgramCache:
         description = {"identity": self.identity, "name": name, "in_tree": str(in_tree),
                        "args": [f"{leaf.dtype}{list(leaf.shape)}" for leaf in leaves],
                        "environment": _tracing_environment()}
-        encoded = json.dumps(description, sort_keys=True, default=str).encode()
-        return hashlib.sha256(encoded).hexdigest()
+        return hashlib.sha256(canonical_json(description).encode()).hexdigest()
 
     def compile(self, name: str, function: Callable[..., Any], args: tuple,
                 donate: tuple[int, ...] = ()) -> CompiledProgram:
