@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 from harness.names import EPISODE_METRICS, GLOBAL_STEP
 from harness.store import RunRecord, SuitePaths
 from harness.store.damage import DamagedFile
+from harness.store.frames import episodes_as_frame
 from harness.store.tables import run_tables
 
 RUN_COLUMNS = ["run_id", "suite", "exp_name", "env_id", "seed"]
@@ -202,7 +203,7 @@ def episode_frame(runs: list[RunData], kind: str | None) -> pd.DataFrame:
                "terminated"]
     parts = []
     for data in runs:
-        table = data.episodes.to_pandas()
+        table = episodes_as_frame(data.episodes)
         if kind is not None:
             table = table[table["kind"] == kind]
         parts.append(table.assign(**{c: getattr(data.row, c) for c in RUN_COLUMNS}))

@@ -22,6 +22,7 @@ import pandas as pd
 from harness.names import GLOBAL_STEP, SPS
 from harness.store import RunPaths, RunRecord, RunStatus, SuitePaths
 from harness.store.damage import DamagedFile
+from harness.store.frames import episodes_as_frame
 from harness.store.tables import run_tables
 from harness.training.job import Report, train_job
 from runners.protocol import read_job_spec
@@ -199,7 +200,7 @@ def reproduce(run_id: str, root: Path, *, suite: str | None = None, report: Repo
 def _tables(record: RunRecord, status: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A run's metric rows and episodes as pandas, as they are on disk now."""
     metrics, episodes = run_tables(record, status, verify=False)
-    return metrics.to_pandas(), episodes.to_pandas()
+    return metrics.to_pandas(), episodes_as_frame(episodes)
 
 
 def _altered(record: RunRecord, status: dict[str, Any]) -> str | None:

@@ -54,7 +54,7 @@ def fail_unfinished(job: Job, paths: SuitePaths, reason: str, recorded_by: int |
                     holder: Holder | None = None) -> list[str]:
     """Mark each run of `job` that its worker left unfinished as failed with `reason` (except
     runs whose failure process `recorded_by` already recorded); return the ids marked."""
-    from harness.store.writer import RunWriter  # pandas, which `harness run` needs only later
+    from harness.store.writer import RunWriter  # pyarrow, which `harness run` needs only later
 
     marked = []
     for run in job.runs:

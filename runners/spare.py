@@ -1,5 +1,5 @@
 """A spare worker: a worker process started before `harness run` plans, so that its imports
-(JAX, flax, optax, pandas: seconds on a small machine) overlap the planning; the local runner
+(JAX, flax, optax, pyarrow: seconds on a small machine) overlap the planning; the local runner
 hands it the first job it starts.
 
 The spare imports only what does not start JAX's backend: a worker's cores and accelerator

@@ -8,12 +8,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 
-from harness.names import EPISODE_COLUMNS, GLOBAL_STEP, SPS, TRAIN
+from harness.names import GLOBAL_STEP, SPS, TRAIN
 from harness.runs import Run, expand
 from harness.store import SuitePaths
 from harness.store.record import utc_now
+from harness.store.tables import episode_table
 from harness.store.writer import RunWriter
 from harness.suite import load_suite
 
@@ -36,7 +37,7 @@ def _rng(run: Run, seed: int) -> np.random.Generator:
 
 
 def synthetic_episodes(score: float, count: int, total_timesteps: int,
-                       rng: np.random.Generator) -> pd.DataFrame:
+                       rng: np.random.Generator) -> pa.Table:
     """`count` training episodes rising towards `score` (from `score - |score| - 10`); the last
     100 average to exactly it."""
     if count < LAST + 2:
@@ -49,16 +50,14 @@ def synthetic_episodes(score: float, count: int, total_timesteps: int,
     late = score + np.concatenate([half, -half])[rng.permutation(LAST)]
     returns = np.concatenate([early, late])
     lengths = np.maximum(np.diff(steps, prepend=0), 1)
-    frame = pd.DataFrame({
-        "kind": np.full(count, TRAIN, dtype=object), GLOBAL_STEP: steps,
-        "episodic_return": returns, "episodic_length": pd.array(lengths, dtype="Int64"),
-        "terminated": pd.array(np.ones(count, bool), dtype="boolean")})
-    return frame[list(EPISODE_COLUMNS)]
+    return episode_table({"kind": np.full(count, TRAIN, dtype=object), GLOBAL_STEP: steps,
+                          "episodic_return": returns, "episodic_length": lengths,
+                          "terminated": np.ones(count, bool)})
 
 
-def _metric_rows(total_timesteps: int, rng: np.random.Generator) -> pd.DataFrame:
+def _metric_rows(total_timesteps: int, rng: np.random.Generator) -> pa.Table:
     steps = np.linspace(total_timesteps / METRIC_ROWS, total_timesteps, METRIC_ROWS)
-    return pd.DataFrame({GLOBAL_STEP: steps.round().astype(np.int64),
+    return pa.table({GLOBAL_STEP: steps.round().astype(np.int64),
                          "losses/value_loss": np.exp(-steps / total_timesteps)
                          + rng.uniform(0, 0.01, METRIC_ROWS),
                          SPS: np.full(METRIC_ROWS, STEPS_PER_SECOND)})

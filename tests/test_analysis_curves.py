@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 import pytest
 
 from harness.analysis import curves
-from harness.names import EPISODE_COLUMNS, EVAL, GLOBAL_STEP, SPS, TRAIN
+from harness.names import EVAL, GLOBAL_STEP, SPS, TRAIN
 from harness.store import SuitePaths
+from harness.store.tables import episode_table
 from harness.store.writer import RunWriter
 from tests.synthetic_runs import write_finished_runs
 
@@ -31,15 +32,15 @@ def write_run(root: Path, suite: str, run_id: str, exp_name: str, seed: int,
     writer.write_config(config, suite)
     writer.update_metadata(**({"source": "wandb"} if pulled else {"attempt": 1}))
     steps, returns = episodes
-    frame = pd.DataFrame({
+    frame = episode_table({
         "kind": np.array(kinds or [TRAIN] * len(steps), dtype=object),
-        GLOBAL_STEP: np.asarray(steps),
+        GLOBAL_STEP: np.asarray(steps, np.int64),
         "episodic_return": np.asarray(returns, np.float64),
-        "episodic_length": pd.array(np.ones(len(steps), np.int64), dtype="Int64"),
-        "terminated": pd.array(np.ones(len(steps), bool), dtype="boolean")})
-    rows = pd.DataFrame({GLOBAL_STEP: np.asarray(sps[0], np.int64),
-                         rate: np.asarray(sps[1], np.float64)})
-    writer.write_chunk(0, rows, frame[list(EPISODE_COLUMNS)])
+        "episodic_length": np.ones(len(steps), np.int64),
+        "terminated": np.ones(len(steps), bool)})
+    rows = pa.table({GLOBAL_STEP: np.asarray(sps[0], np.int64),
+                     rate: np.asarray(sps[1], np.float64)})
+    writer.write_chunk(0, rows, frame)
     writer.finish(1, global_step=max(sps[0]))
 
 

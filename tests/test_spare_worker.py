@@ -63,6 +63,18 @@ def _job_spec(tmp_path: Path) -> tuple[Job, Path, SuitePaths]:
     return job, write_job_spec(job, paths), paths
 
 
+def test_a_worker_trains_and_stores_a_job_without_importing_pandas(tmp_path: Path) -> None:
+    """pandas takes about half a second to import, on the path of every job."""
+    _, spec, _ = _job_spec(tmp_path)
+    probe = ("import sys; from pathlib import Path; from runners.worker import run_job_spec\n"
+             f"assert run_job_spec(Path({str(spec)!r}), lambda event: None) == []\n"
+             "print(sorted(name for name in sys.modules if name.split('.')[0] == 'pandas'))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert results.runs("spare", root=tmp_path / "results")["status"].tolist() == ["done"]
+
+
 def test_a_spare_refuses_a_slot_set_before_jax_is_imported_and_a_changed_environment(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _, spec, paths = _job_spec(tmp_path)

@@ -11,32 +11,58 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from harness.store import RunRecord, RunStatus, SuitePaths
 from harness.store.atomic import write_json
 from harness.store.checkpoint import Checkpoint
 from harness.store.lease import acquire
-from harness.store.tables import empty_episodes, run_tables
+from harness.store.tables import (
+    column_values,
+    episode_table,
+    numpy_table,
+    read_arrow,
+    run_tables,
+    write_table,
+)
 from harness.store.writer import RunWriter
 
 
-def _rows(first_step: int) -> pd.DataFrame:
-    return pd.DataFrame({"global_step": [first_step, first_step + 1],
-                         "losses/value_loss": [1.0, np.nan]})
+def _rows(first_step: int) -> pa.Table:
+    return pa.table({"global_step": [first_step, first_step + 1],
+                     "losses/value_loss": [1.0, np.nan]})
 
 
-def _episodes(steps: list[int], returns: list[float]) -> pd.DataFrame:
-    frame = pd.DataFrame({"kind": "train", "global_step": steps, "episodic_return": returns,
-                          "episodic_length": [10] * len(steps),
+def _episodes(steps: list[int], returns: list[float]) -> pa.Table:
+    return episode_table({"kind": ["train"] * len(steps), "global_step": steps,
+                          "episodic_return": returns, "episodic_length": [10] * len(steps),
                           "terminated": [True] * len(steps)})
-    return frame.astype(empty_episodes().dtypes.to_dict())
 
 
 @pytest.fixture
 def writer(tmp_path: Path) -> RunWriter:
     paths = SuitePaths(tmp_path, "suite").run("abc123")
     return RunWriter(paths, acquire(paths))
+
+
+def test_numpy_tables_are_what_pandas_would_store_and_read_back_unchanged(
+        tmp_path: Path) -> None:
+    columns = {"step": np.arange(10, dtype=np.int64)[::-2],
+               "loss": np.array([0.5, np.nan, -1.0, np.inf, np.nan]),
+               "kind": np.array(["train", "eval", "", "éval", "train"], dtype=object),
+               "done": np.array([True, False, False, True, True]),
+               "length": np.arange(5, dtype=np.int32)}
+    table = numpy_table(columns)
+    expected = pa.Table.from_pandas(pd.DataFrame(columns), preserve_index=False)
+    assert table.schema.field("kind").type == pa.string()
+    assert table.equals(expected.cast(table.schema).replace_schema_metadata(None))
+    assert table["loss"].null_count == 2
+    write_table(tmp_path / "t.arrow", table)
+    assert read_arrow(tmp_path / "t.arrow").equals(table)
+    assert column_values(table, "loss", np.float64).tobytes() == columns["loss"].tobytes()
+    assert column_values(table, "kind", object).tolist() == columns["kind"].tolist()
+    assert numpy_table({name: values[:0] for name, values in columns.items()}).num_rows == 0
 
 
 def test_new_run_is_pending(tmp_path: Path) -> None:
@@ -111,7 +137,7 @@ def test_config_is_written_once(writer: RunWriter) -> None:
 
 def test_store_files_are_created_with_the_users_umask(tmp_path: Path) -> None:
     script = (
-        "import os, sys, numpy as np, pandas as pd\n"
+        "import os, sys, numpy as np, pyarrow as pa\n"
         "from harness.store import SuitePaths\n"
         "from harness.store.lease import acquire\n"
         "from harness.store.writer import RunWriter\n"
@@ -122,7 +148,7 @@ def test_store_files_are_created_with_the_users_umask(tmp_path: Path) -> None:
         "w = RunWriter(paths, acquire(paths))\n"
         "w.update_metadata(a=1)\n"
         "w.save_checkpoint(Checkpoint(1, None, '0', [np.zeros(2)]))\n"
-        "w.write_chunk(0, pd.DataFrame({'global_step': [1]}), pd.DataFrame())\n")
+        "w.write_chunk(0, pa.table({'global_step': [1]}), pa.table({}))\n")
     subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=True)
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert len(files) >= 5

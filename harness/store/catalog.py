@@ -20,9 +20,10 @@ import pandas as pd
 
 from harness.scores import STORED_REDUCTIONS
 from harness.store.damage import DamagedFile
+from harness.store.frames import frame_table, read_frame
 from harness.store.paths import RECORD_FILES, SuitePaths
 from harness.store.state import RunState, finished_view, inspect_run
-from harness.store.tables import read_frame, write_table
+from harness.store.tables import write_table
 
 CATALOG_VERSION = 1
 CACHED_STATES = (RunState.DONE, RunState.FAILED, RunState.DAMAGED)
@@ -94,7 +95,7 @@ def _cached(paths: SuitePaths) -> pd.DataFrame | None:
 def _save(paths: SuitePaths, frame: pd.DataFrame) -> None:
     """Write the cache; a store this process cannot write keeps its old cache (or none)."""
     try:
-        write_table(paths.catalog, frame)
+        write_table(paths.catalog, frame_table(frame))
     except OSError:
         return
 

@@ -3,35 +3,97 @@
 Tables are uncompressed Arrow IPC files (Feather V2): they open ten times faster than Parquet,
 which matters when a store of a thousand runs is loaded at once, and pandas, polars and DuckDB
 read them directly. Runs stored before episode tables keep a `metrics.parquet`, still read.
+Writing needs only pyarrow: a worker never imports pandas (`harness.store.frames` has the
+pandas side).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
-import pyarrow.feather as feather
 import pyarrow.ipc as ipc
 
-from harness.names import EPISODE_COLUMNS, EPISODE_METRICS, GLOBAL_STEP
+from harness.names import EPISODE_COLUMNS, GLOBAL_STEP
 from harness.store.atomic import atomic_path
 from harness.store.damage import DamagedFile
 from harness.store.files import FileInfo, read_checked
 from harness.store.paths import RunPaths
 from harness.store.record import RunRecord, RunStatus
 
-COMPRESSION = "uncompressed"
+EPISODE_SCHEMA = pa.schema(list(zip(EPISODE_COLUMNS, (
+    pa.string(), pa.int64(), pa.float64(), pa.int64(), pa.bool_()), strict=True)))
+"""Types of a run's episode table (`EPISODE_COLUMNS`); length and `terminated` may be null."""
 
 
-def write_table(path: Path, frame: pd.DataFrame) -> FileInfo:
-    """Store `frame` (without its index) at `path` atomically; what was written."""
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    with atomic_path(path) as tmp:
-        feather.write_feather(table, tmp, compression=COMPRESSION)
+def no_episodes() -> pa.Table:
+    """An episode table without rows (`Schema.empty_table` would import pandas)."""
+    return pa.Table.from_batches([], schema=EPISODE_SCHEMA)
+
+
+def numpy_column(values: np.ndarray) -> pa.Array:
+    """A 1-D numpy array as an Arrow array (strings for an object or text array; NaN becomes
+    null, as pandas' conversion makes it), built from its buffers: `pa.array` imports pandas
+    (to ask whether `values` is a pandas object), half a second of a worker's start-up that
+    nothing else there needs."""
+    if values.dtype.kind in "OUS":
+        encoded = [str(value).encode() for value in values]
+        ends = np.cumsum(np.fromiter(map(len, encoded), np.int32, len(encoded)), dtype=np.int32)
+        offsets = np.concatenate([np.zeros(1, np.int32), ends])
+        buffers = [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+        return pa.Array.from_buffers(pa.string(), len(encoded), buffers)
+    if values.dtype == np.bool_:
+        bits = np.packbits(values, bitorder="little")
+        return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(bits)])
+    values = np.ascontiguousarray(values)
+    validity = None
+    if values.dtype.kind == "f" and np.isnan(values).any():
+        validity = pa.py_buffer(np.packbits(~np.isnan(values), bitorder="little"))
+    return pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), len(values),
+                                 [validity, pa.py_buffer(values)])
+
+
+def column_values(table: pa.Table, name: str, dtype: type) -> np.ndarray:
+    """Column `name` of `table` as a numpy array of `dtype` (nulls as NaN for floats), through
+    Python values: pyarrow's own conversion to numpy imports pandas."""
+    return np.array(table[name].to_pylist(), dtype=dtype)
+
+
+def numpy_table(columns: Mapping[str, np.ndarray]) -> pa.Table:
+    """A table of 1-D numpy columns (see `numpy_column`)."""
+    return pa.Table.from_arrays([numpy_column(np.asarray(values)) for values in columns.values()],
+                                names=list(columns))
+
+
+def episode_table(columns: Mapping[str, Any]) -> pa.Table:
+    """An episode table from its columns by name: numpy arrays, or lists or pandas Series
+    (where lengths or `terminated` may be missing)."""
+    if all(isinstance(columns[name], np.ndarray) for name in EPISODE_COLUMNS):
+        return numpy_table({name: columns[name] for name in EPISODE_COLUMNS}).cast(EPISODE_SCHEMA)
+    return pa.table({name: columns[name] for name in EPISODE_COLUMNS}, schema=EPISODE_SCHEMA)
+
+
+def write_table(path: Path, table: pa.Table) -> FileInfo:
+    """Store `table` at `path` atomically as an uncompressed Arrow IPC file (Feather V2); what
+    was written. (`pyarrow.feather.write_feather` would import pandas.)"""
+    with atomic_path(path) as tmp, ipc.new_file(str(tmp), table.schema) as writer:
+        writer.write_table(table)
     return FileInfo.of(path)
+
+
+def concat_tables(tables: Sequence[pa.Table]) -> pa.Table:
+    """Rows of `tables` one after another; a column some lack is null there."""
+    return pa.concat_tables(tables, promote_options="default")
+
+
+def concat_episodes(tables: Sequence[pa.Table]) -> pa.Table:
+    """Episode tables one after another, as `EPISODE_SCHEMA` (however each was written)."""
+    return pa.concat_tables([no_episodes(),
+                             *(table.select(list(EPISODE_COLUMNS)).cast(EPISODE_SCHEMA)
+                               .replace_schema_metadata(None) for table in tables)])
 
 
 def read_arrow(path: Path, info: FileInfo | None = None) -> pa.Table:
@@ -48,53 +110,8 @@ def read_arrow(path: Path, info: FileInfo | None = None) -> pa.Table:
         raise DamagedFile(path, f"is not a readable table ({err})") from None
 
 
-def read_frame(path: Path, info: FileInfo | None = None) -> pd.DataFrame:
-    """`read_arrow` as pandas."""
-    return read_arrow(path, info).to_pandas()
-
-
-def empty_episodes() -> pd.DataFrame:
-    """An episode table with no rows, typed as a filled one."""
-    return pd.DataFrame({
-        "kind": pd.Series(dtype=object), GLOBAL_STEP: pd.Series(dtype=np.int64),
-        "episodic_return": pd.Series(dtype=np.float64),
-        "episodic_length": pd.Series(dtype="Int64"),
-        "terminated": pd.Series(dtype="boolean")})[list(EPISODE_COLUMNS)]
-
-
 def _chunk_tables(paths: RunPaths, pattern: str) -> list[pa.Table]:
     return [read_arrow(path) for path in sorted(paths.chunks_dir.glob(pattern))]
-
-
-def split_episodes(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Metric rows that also carry episodes as columns (W&B history: one row per episode, as
-    CleanRL logs them) as `(metric rows, episodes)`: each row holding an episodic return is one
-    episode; the episode columns leave the metrics, and rows left empty are dropped."""
-    names = [name for pair in EPISODE_METRICS.values() for name in pair]
-    parts = [empty_episodes()]
-    for kind, (return_name, length_name) in EPISODE_METRICS.items():
-        if return_name in frame:
-            rows = frame[frame[return_name].notna()]
-            lengths = rows[length_name] if length_name in rows else pd.Series(pd.NA, rows.index)
-            parts.append(pd.DataFrame({
-                "kind": kind, GLOBAL_STEP: rows[GLOBAL_STEP].astype(np.int64),
-                "episodic_return": rows[return_name].astype(np.float64),
-                "episodic_length": lengths.astype("Int64"),
-                "terminated": pd.array([pd.NA] * len(rows), dtype="boolean")}))
-    episodes = pd.concat(parts, ignore_index=True).sort_values(GLOBAL_STEP, kind="stable",
-                                                               ignore_index=True)
-    metrics = frame[[name for name in frame.columns if name not in names]]
-    values = metrics.drop(columns=GLOBAL_STEP)
-    kept = metrics[values.notna().any(axis=1)] if len(values.columns) else metrics.iloc[:0]
-    return kept.reset_index(drop=True), episodes.astype(empty_episodes().dtypes.to_dict())
-
-
-def _legacy_episodes(metrics: pa.Table) -> tuple[pa.Table, pa.Table]:
-    """A run stored before episode tables (or pulled before them): its episodes from its
-    metric columns."""
-    kept, episodes = split_episodes(metrics.to_pandas())
-    return (pa.Table.from_pandas(kept, preserve_index=False),
-            pa.Table.from_pandas(episodes, preserve_index=False))
 
 
 def run_tables(record: RunRecord, status: dict[str, Any],
@@ -106,13 +123,12 @@ def run_tables(record: RunRecord, status: dict[str, Any],
     if status.get("status") == RunStatus.DONE:
         files = record.data_files(status) if verify else {}
         if not files and not paths.metrics.exists() and paths.legacy_metrics.exists():
-            return _legacy_episodes(read_arrow(paths.legacy_metrics))
+            from harness.store.frames import legacy_tables  # runs of earlier versions only
+
+            return legacy_tables(read_arrow(paths.legacy_metrics))
         return (read_arrow(paths.metrics, files.get("metrics")),
                 read_arrow(paths.episodes, files.get("episodes")))
     metric_chunks = _chunk_tables(paths, "metrics-*.arrow")
-    episode_chunks = _chunk_tables(paths, "episodes-*.arrow")
-    empty = pa.Table.from_pandas(empty_episodes(), preserve_index=False)
-    metrics = pa.concat_tables(metric_chunks, promote_options="default") if metric_chunks \
+    metrics = concat_tables(metric_chunks) if metric_chunks \
         else pa.table({GLOBAL_STEP: pa.array([], pa.int64())})
-    episodes = pa.concat_tables([empty, *episode_chunks], promote_options="default")
-    return metrics, episodes
+    return metrics, concat_episodes(_chunk_tables(paths, "episodes-*.arrow"))

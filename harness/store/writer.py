@@ -13,7 +13,8 @@ import socket
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+import numpy as np
+import pyarrow as pa
 
 from harness.names import EVAL, GLOBAL_STEP
 from harness.scores import STORED_REDUCTIONS, final_score
@@ -23,20 +24,27 @@ from harness.store.damage import quarantine
 from harness.store.lease import Lease, LeaseLost, check, release, renew
 from harness.store.paths import RunPaths
 from harness.store.record import RunRecord, RunStatus, utc_now
-from harness.store.tables import empty_episodes, read_frame, write_table
+from harness.store.tables import (
+    column_values,
+    concat_episodes,
+    concat_tables,
+    read_arrow,
+    write_table,
+)
 
 TIMINGS = ("attempt", "started_at", "finished_at", "compile_seconds", "train_seconds")
 """Metadata a finished run's status repeats, so that listing runs needs no metadata file."""
 
 
-def episode_scores(episodes: pd.DataFrame, last_step: int) -> dict[str, dict[str, Any]]:
+def episode_scores(episodes: pa.Table, last_step: int) -> dict[str, dict[str, Any]]:
     """The stored final-score reductions of a run's episode table: `{key: {score, episodes}}`
     (score None where the run has no such episodes)."""
-    is_eval = (episodes["kind"] == EVAL).to_numpy()
+    is_eval = column_values(episodes, "kind", object) == EVAL
+    steps = column_values(episodes, GLOBAL_STEP, np.int64)
+    returns = column_values(episodes, "episodic_return", np.float64)
     scores = {}
     for reduction in STORED_REDUCTIONS:
-        score, used = final_score(reduction, episodes[GLOBAL_STEP].to_numpy(),
-                                  episodes["episodic_return"].to_numpy(), is_eval, last_step)
+        score, used = final_score(reduction, steps, returns, is_eval, last_step)
         scores[reduction.key] = {"score": None if math.isnan(score) else score, "episodes": used}
     return scores
 
@@ -98,7 +106,7 @@ class RunWriter:
                         failures=len(history), **fields)
         self.release("failed")
 
-    def write_chunk(self, index: int, rows: pd.DataFrame, episodes: pd.DataFrame) -> None:
+    def write_chunk(self, index: int, rows: pa.Table, episodes: pa.Table) -> None:
         """Store the metric rows and episodes of chunk `index` (replacing an earlier try)."""
         self._check()
         write_table(self.paths.chunk(index), rows)
@@ -151,21 +159,20 @@ class RunWriter:
     def finish(self, num_chunks: int, global_step: int, **status_fields: Any) -> None:
         """Compact the chunks into the run's metric and episode files, mark it done with what
         those files are and its final scores, then tidy up and release the lease."""
-        metrics = pd.concat([read_frame(self.paths.chunk(i)) for i in range(num_chunks)],
-                            ignore_index=True)
-        episode_chunks = [read_frame(self.paths.episode_chunk(i)) for i in range(num_chunks)]
-        episodes = pd.concat([empty_episodes(), *episode_chunks], ignore_index=True)
-        episodes = episodes.astype(empty_episodes().dtypes.to_dict())
+        metrics = concat_tables([read_arrow(self.paths.chunk(i)) for i in range(num_chunks)])
+        episodes = concat_episodes([read_arrow(self.paths.episode_chunk(i))
+                                    for i in range(num_chunks)])
         self._check()
         files = {"metrics": write_table(self.paths.metrics, metrics),
                  "episodes": write_table(self.paths.episodes, episodes)}
-        kinds = episodes["kind"].value_counts()
+        kinds = column_values(episodes, "kind", object)
+        counts = {kind: int(np.count_nonzero(kinds == kind)) for kind in ("train", EVAL)}
         metadata = self.record.metadata()
         self.set_status(RunStatus.DONE, global_step=global_step,
                         timings={key: metadata.get(key) for key in TIMINGS},
                         files={name: info.to_json() for name, info in files.items()},
                         scores=episode_scores(episodes, global_step),
-                        episodes={kind: int(kinds.get(kind, 0)) for kind in ("train", EVAL)},
+                        episodes=counts,
                         **status_fields)
         shutil.rmtree(self.paths.chunks_dir, ignore_errors=True)
         self.paths.checkpoint.unlink(missing_ok=True)

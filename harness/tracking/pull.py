@@ -33,8 +33,8 @@ import pandas as pd
 from harness.names import GLOBAL_STEP
 from harness.store import RunPaths, RunRecord, RunStatus, SuitePaths
 from harness.store.damage import DamagedFile
+from harness.store.frames import split_episodes
 from harness.store.record import utc_now
-from harness.store.tables import split_episodes
 from harness.store.writer import RunWriter
 from harness.suite.names import check_safe_name
 from harness.tracking.backoff import RetryPolicy, one_line

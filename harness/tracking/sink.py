@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-import pandas as pd
+import pyarrow as pa
 
 from harness.runs import Run
 from harness.store.writer import RunWriter
@@ -19,7 +19,7 @@ class MetricSink(Protocol):
         their metadata through their `writers` (under their leases)."""
         ...
 
-    def log(self, run: Run, rows: pd.DataFrame, episodes: pd.DataFrame) -> None:
+    def log(self, run: Run, rows: pa.Table, episodes: pa.Table) -> None:
         """A chunk's metric rows and finished episodes of `run` were stored."""
         ...
 
@@ -38,7 +38,7 @@ class NullSink:
     def start(self, runs: list[Run], writers: list[RunWriter]) -> None:
         """Nothing to open."""
 
-    def log(self, run: Run, rows: pd.DataFrame, episodes: pd.DataFrame) -> None:
+    def log(self, run: Run, rows: pa.Table, episodes: pa.Table) -> None:
         """Nothing to send."""
 
     def finish(self, run: Run, ok: bool) -> None:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import pandas as pd
+import pyarrow as pa
 
 from harness.names import EPISODE_METRICS, GLOBAL_STEP
 from harness.runs import Run
@@ -60,18 +60,18 @@ def standard_tags() -> list[str]:
     return tags
 
 
-def history_records(rows: pd.DataFrame, episodes: pd.DataFrame) -> list[dict[str, float]]:
+def history_records(rows: pa.Table, episodes: pa.Table) -> list[dict[str, float]]:
     """What W&B logs for a chunk, in `global_step` order: one record per finished episode
     (`charts/episodic_return` and `_length`, or `eval/...`, as CleanRL logs them) and one per
     metric row (present values only); at equal steps the episodes come first."""
     logged: list[tuple[int, int, dict[str, float]]] = []
-    for kind, step, ret, length in zip(episodes["kind"], episodes[GLOBAL_STEP],
-                                       episodes["episodic_return"], episodes["episodic_length"],
+    columns = ("kind", GLOBAL_STEP, "episodic_return", "episodic_length")
+    for kind, step, ret, length in zip(*(episodes[c].to_pylist() for c in columns),
                                        strict=True):
         return_name, length_name = EPISODE_METRICS[kind]
         logged.append((int(step), 0, {GLOBAL_STEP: int(step), return_name: float(ret),
                                       length_name: float(length)}))
-    for row in rows.to_dict("records"):
+    for row in rows.to_pylist():
         values = {k: float(v) for k, v in row.items()
                   if v is not None and not (isinstance(v, float) and math.isnan(v))}
         values[GLOBAL_STEP] = int(row[GLOBAL_STEP])
@@ -96,7 +96,7 @@ class WandbSink:
             self._writers[run.run_id] = writer
             self._runs[run.run_id] = self._init(run)
 
-    def log(self, run: Run, rows: pd.DataFrame, episodes: pd.DataFrame) -> None:
+    def log(self, run: Run, rows: pa.Table, episodes: pa.Table) -> None:
         """Log a chunk's metric rows and episodes of `run`."""
         handle = self._runs.get(run.run_id)
         if handle is None:

@@ -11,7 +11,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 
 from harness import __version__
 from harness.claim import Claim, claim_runs
@@ -26,6 +26,7 @@ from harness.store.lease import DEFAULT_STALL_TIMEOUT, LeaseLost, stall_limit
 from harness.store.provenance import device_provenance, host_provenance
 from harness.store.record import utc_now
 from harness.store.repair import resumable_checkpoint
+from harness.store.tables import concat_episodes
 from harness.tracking.sink import MetricSink, NullSink
 from harness.training.backends import make_program
 from harness.training.layout import ChunkLayout, plan_layout
@@ -222,7 +223,7 @@ class _Training:
         return jax.tree.unflatten(treedef, jax.device_put(columns))
 
     def _tables(self, i: int, chunk: int, out: ChunkOutput, played: FinishedEpisodes | None,
-                elapsed: float) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+                elapsed: float) -> tuple[pa.Table, pa.Table, int]:
         """Run `i`'s metric rows and episodes of its chunk `chunk`, and its step after it."""
         layout, per_update = self.layout, self.steps_per_update
         first_update, valid = chunk * layout.chunk_updates, layout.valid_updates(chunk)
@@ -233,7 +234,7 @@ class _Training:
         episodes = episode_rows(EpisodeEnds(*(part[i] for part in out.episodes)), first_update,
                                 valid)
         if played is not None:
-            episodes = pd.concat([episodes, eval_rows(played, global_step)], ignore_index=True)
+            episodes = concat_episodes([episodes, eval_rows(played, global_step)])
         return rows, episodes, global_step
 
     def _store(self, i: int, chunk: int, out: ChunkOutput, played: FinishedEpisodes | None,

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 
 from harness.envs.episodes import EpisodeEnds, FinishedEpisodes
-from harness.names import EPISODE_COLUMNS, EVAL, GLOBAL_STEP, SPS, TRAIN
+from harness.names import EVAL, GLOBAL_STEP, SPS, TRAIN
+from harness.store.tables import episode_table, numpy_table
 
 
 def chunk_rows(raw: dict[str, np.ndarray], first_update: int, valid: int, log_every: int,
-               steps_per_update: int, sps: float) -> pd.DataFrame:
+               steps_per_update: int, sps: float) -> pa.Table:
     """Rows of one run for one chunk: one per `log_every` updates, `global_step` at its end.
 
     Metrics are averaged over the row's updates, ignoring updates where they were NaN (not
@@ -29,19 +30,18 @@ def chunk_rows(raw: dict[str, np.ndarray], first_update: int, valid: int, log_ev
                                      np.nansum(block, axis=1) / np.maximum(present.sum(1), 1),
                                      np.nan)
     columns[SPS] = np.full(rows, sps)
-    return pd.DataFrame(columns)
+    return numpy_table(columns)
 
 
 def _episodes(kind: str, steps: np.ndarray, returns: np.ndarray, lengths: np.ndarray,
-              terminated: np.ndarray) -> pd.DataFrame:
-    return pd.DataFrame({
+              terminated: np.ndarray) -> pa.Table:
+    return episode_table({
         "kind": np.full(len(steps), kind, dtype=object), GLOBAL_STEP: steps.astype(np.int64),
-        "episodic_return": returns.astype(np.float64),
-        "episodic_length": pd.array(lengths.astype(np.int64), dtype="Int64"),
-        "terminated": pd.array(terminated, dtype="boolean")})[list(EPISODE_COLUMNS)]
+        "episodic_return": returns.astype(np.float64), "episodic_length": lengths.astype(np.int64),
+        "terminated": np.asarray(terminated, bool)})
 
 
-def episode_rows(ends: EpisodeEnds, first_update: int, valid: int) -> pd.DataFrame:
+def episode_rows(ends: EpisodeEnds, first_update: int, valid: int) -> pa.Table:
     """Every training episode that ended within a run's chunk, in the order they ended.
 
     `ends` holds one run's chunk, `[chunk_updates, rollout_steps, num_envs]`; an episode that
@@ -59,7 +59,7 @@ def episode_rows(ends: EpisodeEnds, first_update: int, valid: int) -> pd.DataFra
                      lengths > 0)
 
 
-def eval_rows(first: FinishedEpisodes, global_step: int) -> pd.DataFrame:
+def eval_rows(first: FinishedEpisodes, global_step: int) -> pa.Table:
     """One run's evaluation episodes (`[copies]` arrays; copies whose episode did not end
     are left out), all at the training step `global_step` at which they were played."""
     done = np.asarray(first.done, bool)

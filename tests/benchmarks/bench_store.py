@@ -28,14 +28,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 
 from harness.algos.ppo.config import PPOConfig
 from harness.runs import expand
 from harness.store import SuitePaths
 from harness.store.atomic import write_json
 from harness.store.lease import acquire
-from harness.store.tables import empty_episodes
+from harness.store.tables import episode_table
 from harness.store.writer import RunWriter
 from harness.suite import load_suite
 
@@ -79,15 +79,15 @@ def _template(directory: Path, rows: int, episodes: int) -> Path:
     rng = np.random.default_rng(0)
     paths = SuitePaths(directory, "template").run("template")
     writer = RunWriter(paths, acquire(paths))
-    metrics = pd.DataFrame({"global_step": np.arange(1, rows + 1, dtype=np.int64) * 512,
-                            **{f"losses/metric_{i}": rng.normal(size=rows) for i in range(7)},
-                            "charts/SPS": rng.uniform(1e4, 2e4, rows)})
+    metrics = pa.table({"global_step": np.arange(1, rows + 1, dtype=np.int64) * 512,
+                        **{f"losses/metric_{i}": rng.normal(size=rows) for i in range(7)},
+                        "charts/SPS": rng.uniform(1e4, 2e4, rows)})
     ends = np.sort(rng.integers(1, rows * 512, episodes))
-    episode_rows = pd.DataFrame({"kind": "train", "global_step": ends,
-                                 "episodic_return": rng.uniform(0, 500, episodes),
-                                 "episodic_length": rng.integers(8, 500, episodes),
-                                 "terminated": rng.random(episodes) < 0.8})
-    writer.write_chunk(0, metrics, episode_rows.astype(empty_episodes().dtypes.to_dict()))
+    episode_rows = episode_table({"kind": ["train"] * episodes, "global_step": ends,
+                                  "episodic_return": rng.uniform(0, 500, episodes),
+                                  "episodic_length": rng.integers(8, 500, episodes),
+                                  "terminated": rng.random(episodes) < 0.8})
+    writer.write_chunk(0, metrics, episode_rows)
     writer.update_metadata(started_at="2026-01-01T00:00:00", finished_at="2026-01-01T00:10:00",
                            compile_seconds=2.0, train_seconds=600.0, attempt=1)
     writer.finish(1, global_step=rows * 512)
