@@ -209,4 +209,4 @@ def episode_frame(runs: list[RunData], kind: str | None) -> pd.DataFrame:
         parts.append(table.assign(**{c: getattr(data.row, c) for c in RUN_COLUMNS}))
     if not parts:
         return pd.DataFrame(columns=columns)
-    return pd.concat(parts, ignore_index=True)[columns].astype({"terminated": "boolean"})
+    return pd.concat(parts, ignore_index=True)[columns]

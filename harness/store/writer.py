@@ -36,17 +36,18 @@ TIMINGS = ("attempt", "started_at", "finished_at", "compile_seconds", "train_sec
 """Metadata a finished run's status repeats, so that listing runs needs no metadata file."""
 
 
-def episode_scores(episodes: pa.Table, last_step: int) -> dict[str, dict[str, Any]]:
-    """The stored final-score reductions of a run's episode table: `{key: {score, episodes}}`
-    (score None where the run has no such episodes)."""
-    is_eval = column_values(episodes, "kind", object) == EVAL
+def episode_summary(episodes: pa.Table,
+                    last_step: int) -> tuple[dict[str, dict[str, Any]], dict[str, int]]:
+    """The stored final-score reductions of a run's episode table, `{key: {score, episodes}}`
+    (score None where the run has no such episodes), and its number of episodes by kind."""
+    kinds = column_values(episodes, "kind", object)
     steps = column_values(episodes, GLOBAL_STEP, np.int64)
     returns = column_values(episodes, "episodic_return", np.float64)
     scores = {}
     for reduction in STORED_REDUCTIONS:
-        score, used = final_score(reduction, steps, returns, is_eval, last_step)
+        score, used = final_score(reduction, steps, returns, kinds == EVAL, last_step)
         scores[reduction.key] = {"score": None if math.isnan(score) else score, "episodes": used}
-    return scores
+    return scores, {kind: int(np.count_nonzero(kinds == kind)) for kind in ("train", EVAL)}
 
 
 class RunWriter:
@@ -165,15 +166,12 @@ class RunWriter:
         self._check()
         files = {"metrics": write_table(self.paths.metrics, metrics),
                  "episodes": write_table(self.paths.episodes, episodes)}
-        kinds = column_values(episodes, "kind", object)
-        counts = {kind: int(np.count_nonzero(kinds == kind)) for kind in ("train", EVAL)}
+        scores, counts = episode_summary(episodes, global_step)
         metadata = self.record.metadata()
         self.set_status(RunStatus.DONE, global_step=global_step,
                         timings={key: metadata.get(key) for key in TIMINGS},
                         files={name: info.to_json() for name, info in files.items()},
-                        scores=episode_scores(episodes, global_step),
-                        episodes=counts,
-                        **status_fields)
+                        scores=scores, episodes=counts, **status_fields)
         shutil.rmtree(self.paths.chunks_dir, ignore_errors=True)
         self.paths.checkpoint.unlink(missing_ok=True)
         self.release("done")
