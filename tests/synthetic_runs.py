@@ -58,9 +58,9 @@ def synthetic_episodes(score: float, count: int, total_timesteps: int,
 def _metric_rows(total_timesteps: int, rng: np.random.Generator) -> pa.Table:
     steps = np.linspace(total_timesteps / METRIC_ROWS, total_timesteps, METRIC_ROWS)
     return pa.table({GLOBAL_STEP: steps.round().astype(np.int64),
-                         "losses/value_loss": np.exp(-steps / total_timesteps)
-                         + rng.uniform(0, 0.01, METRIC_ROWS),
-                         SPS: np.full(METRIC_ROWS, STEPS_PER_SECOND)})
+                     "losses/value_loss": np.exp(-steps / total_timesteps)
+                     + rng.uniform(0, 0.01, METRIC_ROWS),
+                     SPS: np.full(METRIC_ROWS, STEPS_PER_SECOND)})
 
 
 def write_finished_runs(root: Path, suite: str, scores: Mapping[tuple[str, str], Sequence[float]],
