@@ -16,6 +16,7 @@ from harness.training.exported import ProgramCache, builder_identity, programs_d
 from harness.training.host_program import GymnasiumProgram
 from harness.training.layout import ChunkLayout
 from harness.training.program import GymnaxProgram
+from harness.training.threefry import unroll_threefry_on_cpu
 
 Program = GymnaxProgram | GymnasiumProgram
 
@@ -23,6 +24,7 @@ Program = GymnaxProgram | GymnasiumProgram
 def make_program(runs: Sequence[Run], layout: ChunkLayout, keys: jax.Array, hp: Hyper,
                  eval_episodes: int) -> Program:
     """Compile the program that trains `runs` (one algorithm, environment and shape)."""
+    unroll_threefry_on_cpu()
     first = runs[0]
     module = ALGORITHMS[first.algo].load()
     if first.backend == "gymnax":

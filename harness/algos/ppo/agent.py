@@ -31,6 +31,7 @@ from harness.algos.ppo.losses import (
     value_loss,
 )
 from harness.algos.returns import gae
+from harness.algos.shuffle import permutation
 from harness.envs.spaces import EnvInfo
 
 ADAM_EPS = 1e-5
@@ -170,7 +171,7 @@ def make_agent(env: EnvInfo, config: PPOConfig, num_updates: int) -> Agent:
             return (params, opt_state), stats
 
         def epoch(carry: tuple, key: jax.Array) -> tuple[tuple, Metrics]:
-            order = jax.random.permutation(key, config.batch_size)
+            order = permutation(key, config.batch_size)
             minibatches = jax.tree.map(
                 lambda x: x[order].reshape(config.num_minibatches, config.minibatch_size,
                                            *x.shape[1:]), batch)
