@@ -27,6 +27,12 @@ class Job:
     """Metric rows kept per run (the suite's `logging.max_rows`; None: one per update)."""
 
     @property
+    def largest_product(self) -> int:
+        """Multiply-adds of the job's largest matrix product, about: every run's gradient
+        batch through the widest hidden layer (the runs share their shapes)."""
+        return len(self.runs) * self.runs[0].hyperparameters.largest_product
+
+    @property
     def job_id(self) -> str:
         """Stable id derived from the run ids."""
         digest = hashlib.sha256(",".join(r.run_id for r in self.runs).encode()).hexdigest()

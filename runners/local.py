@@ -19,7 +19,7 @@ from harness.jobs import Job
 from harness.store import SuitePaths
 from harness.store.lease import DEFAULT_STALL_TIMEOUT, stall_limit, startup_limit
 from runners.base import JobOutcome
-from runners.cpus import core_shares
+from runners.cpus import core_shares, cores_for
 from runners.outcome import settle, worker_exit_reason, worker_process
 from runners.progress import ProgressDisplay
 from runners.protocol import split_output
@@ -55,13 +55,19 @@ class WorkerSlot:
 
     label: str = ""
     env: Mapping[str, str] = field(default_factory=dict)
+    cpu: bool = False
+    """Jobs train on this slot's CPU cores: a small job narrows to one of them (`cores_for`)."""
+
+    def env_for(self, job: Job) -> dict[str, str]:
+        """The environment of a worker training `job` here."""
+        return cores_for(job.largest_product, self.env) if self.cpu else dict(self.env)
 
 
 def cpu_slots(workers: int) -> list[WorkerSlot]:
     """`workers` slots, each with its own share of the cores (sharing the memory of any
     accelerator)."""
     env = memory_settings(SHARED_MEMORY) if workers > 1 else {}
-    return [WorkerSlot(env={**env, **cores}) for cores in core_shares(workers)]
+    return [WorkerSlot(env={**env, **cores}, cpu=True) for cores in core_shares(workers)]
 
 
 @dataclass
@@ -179,11 +185,12 @@ class LocalRunner:
     def _start(self, job: Job, slot: WorkerSlot, paths: SuitePaths, events: Events) -> _Worker:
         spec, log_path = paths.job_spec(job.job_id), paths.job_log(job.job_id)
         log = open(log_path, "a", encoding="utf-8")  # noqa: SIM115
-        process = self.spare.take(spec, slot.env, log_path) if self.spare else None
+        env = slot.env_for(job)
+        process = self.spare.take(spec, env, log_path) if self.spare else None
         if process is None:
             process = subprocess.Popen(
                 [sys.executable, "-m", "runners.worker", str(spec)], stdout=subprocess.PIPE,
-                stderr=log, text=True, env=worker_environment(slot.env))
+                stderr=log, text=True, env=worker_environment(env))
 
         def read_output() -> None:
             split_output(process.stdout, log, lambda event: events.put((job.job_id, event)))

@@ -1,15 +1,24 @@
-"""Local workers each get their own share of the cores, applied before JAX starts."""
+"""Local workers each get their own share of the cores, a small job one core of it, applied
+before JAX starts."""
 
 from __future__ import annotations
 
 import os
+import queue
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from runners.cpus import CPUS_VARIABLE, core_shares
-from runners.local import cpu_slots
+from harness.algos import ALGORITHMS
+from harness.jobs import Job
+from harness.runs import Run
+from harness.store import SuitePaths
+from runners import local
+from runners.cpus import CPUS_VARIABLE, ONE_CORE_WORK, core_shares, cores_for
+from runners.devices import device_slots
+from runners.local import LocalRunner, cpu_slots
 
 
 @pytest.fixture
@@ -50,3 +59,71 @@ def test_a_malformed_core_list_stops_the_worker_with_a_one_line_error() -> None:
     assert done.returncode == 1
     assert done.stderr.strip() == (f"{CPUS_VARIABLE}='0,one': expected core numbers separated "
                                    "by commas, such as 0,1")
+
+
+def _job(algo: str, env_id: str, seeds: int, **hyperparameters: object) -> Job:
+    config = ALGORITHMS[algo].config.model_validate(hyperparameters)
+    return Job("cores", tuple(Run("cores", algo, env_id, seed, 10_240, config)
+                              for seed in range(seeds)))
+
+
+def test_a_jobs_largest_product_is_its_runs_gradient_batches_through_the_widest_layer():
+    assert _job("ppo", "CartPole-v1", 1).largest_product == 128 * 64 * 64
+    assert _job("ppo", "CartPole-v1", 32).largest_product == 32 * 128 * 64 * 64
+    assert _job("ppo_continuous_action", "Pendulum-v1", 1).largest_product == 64 * 64 * 64
+    assert _job("dqn", "CartPole-v1", 2).largest_product == 2 * 128 * 120 * 120
+    assert _job("sac_continuous_action", "Pendulum-v1", 1,
+                hidden_sizes=[32, 512]).largest_product == 256 * 512 * 512
+
+
+@pytest.mark.usefixtures("eight_cores")
+def test_small_jobs_narrow_to_the_first_core_of_their_share_and_large_ones_keep_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(CPUS_VARIABLE, raising=False)
+    assert cores_for(ONE_CORE_WORK, {}) == {CPUS_VARIABLE: "0"}
+    assert cores_for(ONE_CORE_WORK + 1, {}) == {}
+    share = {CPUS_VARIABLE: "6,4,5", "XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
+    assert cores_for(1, share) == {**share, CPUS_VARIABLE: "4"}
+    assert cores_for(ONE_CORE_WORK + 1, share) == share
+    assert cores_for(1, {CPUS_VARIABLE: "0,one"}) == {CPUS_VARIABLE: "0,one"}, \
+        "left for the worker to reject"
+
+
+def test_cores_the_user_named_for_a_single_worker_are_kept(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(CPUS_VARIABLE, "0,1")
+    assert cores_for(1, {}) == {}
+    assert cores_for(1, {CPUS_VARIABLE: "2,3"}) == {CPUS_VARIABLE: "2"}
+
+
+@pytest.mark.usefixtures("eight_cores")
+def test_cpu_slots_narrow_small_jobs_and_device_slots_leave_them(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(CPUS_VARIABLE, raising=False)
+    small, large = _job("ppo", "CartPole-v1", 1), _job("ppo", "CartPole-v1", 32)
+    (single,) = cpu_slots(1)
+    assert single.env_for(small) == {CPUS_VARIABLE: "0"}
+    assert single.env_for(large) == {}
+    assert [slot.env_for(small)[CPUS_VARIABLE] for slot in cpu_slots(2)] == ["0", "4"]
+    (device,) = device_slots(["0"], 1)
+    assert device.env_for(small) == {"CUDA_VISIBLE_DEVICES": "0"}
+
+
+def test_the_local_runner_starts_a_workers_process_with_its_jobs_cores(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(CPUS_VARIABLE, raising=False)
+    started: dict[str, str] = {}
+
+    class Started(Exception):
+        pass
+
+    def record(argv: list[str], **options: object) -> None:
+        started.update(options["env"])
+        raise Started
+
+    monkeypatch.setattr(local.subprocess, "Popen", record)
+    runner = LocalRunner(cpu_slots(1))
+    paths = SuitePaths(tmp_path, "cores")
+    paths.jobs_dir.mkdir(parents=True)
+    with pytest.raises(Started):
+        runner._start(_job("ppo", "CartPole-v1", 1), runner.slots[0], paths, queue.Queue())
+    assert started[CPUS_VARIABLE] == str(min(os.sched_getaffinity(0)))

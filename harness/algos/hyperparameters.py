@@ -37,7 +37,8 @@ HiddenSizes = Annotated[tuple[PositiveInt, ...], Field(strict=False, min_length=
 
 
 class Hyperparameters(BaseModel):
-    """An algorithm's hyperparameters; subclasses declare one typed field per hyperparameter."""
+    """An algorithm's hyperparameters; subclasses declare one typed field per hyperparameter,
+    `hidden_sizes` (the networks' hidden layer widths) among them."""
 
     model_config = ConfigDict(
         extra="forbid", strict=True, frozen=True, use_attribute_docstrings=True,
@@ -51,6 +52,17 @@ class Hyperparameters(BaseModel):
     def steps_per_update(self) -> int:
         """Environment steps per run consumed by one update of the training loop."""
         raise NotImplementedError
+
+    @property
+    def gradient_batch_size(self) -> int:
+        """Samples in the batch of each gradient step."""
+        raise NotImplementedError
+
+    @property
+    def largest_product(self) -> int:
+        """Multiply-adds of one run's largest matrix product, about: a gradient batch through
+        the widest hidden layer."""
+        return self.gradient_batch_size * max(self.hidden_sizes) ** 2
 
     @classmethod
     @cache

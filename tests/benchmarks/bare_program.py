@@ -8,24 +8,30 @@ the kept programs, as a worker's are), trains it chunk by chunk (unless --compil
 prints one JSON line: per job its seeds, steps, chunks and seconds of compile and train
 (initialisation excluded), and the whole process's seconds from the interpreter's start. It
 uses the harness's compilation cache (`$HARNESS_COMPILATION_CACHE`) and, like a local worker,
-runs on the cores `$HARNESS_WORKER_CPUS` names.
+runs on the cores `$HARNESS_WORKER_CPUS` names; unset, on those the local runner gives a
+worker (one core for a small job: `runners.cpus.cores_for`; here when every job named is).
 """
 
 import time
 
 START = time.perf_counter()
 
-from runners.cpus import restrict_to_share  # noqa: E402  (before JAX starts any thread)
+import os  # noqa: E402  (timed from the interpreter's start)
+import sys  # noqa: E402
 
-restrict_to_share()
+from runners.cpus import restrict_to_share  # noqa: E402  (no JAX)
+from tests.benchmarks.cases import jobs_of  # noqa: E402
+from tests.benchmarks.programs import harness_cores  # noqa: E402
 
-import sys  # noqa: E402  (timed from the interpreter's start)
+if __name__ == "__main__":
+    case, jobs = jobs_of(sys.argv[1:])
+    os.environ.update(harness_cores(case, max(seeds for seeds, _ in jobs)))
+    restrict_to_share()
 
-import jax  # noqa: E402
+import jax  # noqa: E402  (after the cores are set: XLA sizes its thread pool to them)
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from harness.algos import ALGORITHMS  # noqa: E402
 from harness.runs import Run  # noqa: E402
 from harness.training.backends import make_program  # noqa: E402
 from harness.training.compile_cache import enable_compilation_cache  # noqa: E402

@@ -38,9 +38,11 @@ CHUNK_STEPS = 249_856
 """Steps of the chunk-size sweep: 488 updates, 25 per chunk in the default layout."""
 CHUNK_SIZES = (8, 25, 488)
 """Updates per chunk tried (25 is the default layout's for 488 updates; 488 is one scan)."""
-CORES = {"every core": {}, "one core": {CPUS_VARIABLE: str(min(os.sched_getaffinity(0)))}}
-"""Where the chunk-size sweep runs: unrestricted, and on one core as a local worker among
-several is (`runners/cpus.py`)."""
+CORES = {"every core": {CPUS_VARIABLE: ",".join(map(str, sorted(os.sched_getaffinity(0))))},
+         "one core": {CPUS_VARIABLE: str(min(os.sched_getaffinity(0)))}}
+"""Where the chunk-size sweep runs: on every core, named (a bare program of a small job named
+none would narrow itself to one), and on one core, as a local worker training a small job, or
+one among several, is (`runners/cpus.py`)."""
 OUTPUT = Path("BENCHMARKS.md")
 Found = dict[str, list[Timing]]
 """Timings by what was run: `harness run`, rejax, the bare program, a bare JAX import."""
@@ -205,13 +207,17 @@ def main() -> None:
              "from its stored run metadata, its whole process is `harness run` (store, "
              "progress, summary); rejax's whole process is a script that imports rejax, "
              "compiles and trains (`tests/benchmarks/rejax_program.py`, rejax's evaluation "
-             "off). The empty-cache rows are each tool's first run, one sample.", "",
+             "off). The harness trains this small job on one core, where its local runner puts "
+             "it (`runners/cpus.py`); rejax runs on every core, as it does unless told "
+             "otherwise. The empty-cache rows are each tool's first run, one sample.", "",
              *_ppo_table(warm, cold), "",
              "## Every algorithm beside rejax", "",
              "The harness's jitted program alone (`tests/benchmarks/bare_program.py`) and "
              "rejax's, with the matched hyperparameters of `tests/benchmarks/cases.py`, "
-             "1, 8 and 32 seeds vmapped per job on short budgets. Steps per second per seed "
-             "exclude compile and initialisation.", "", *throughput.throughput_table(algorithms),
+             "1, 8 and 32 seeds vmapped per job on short budgets, the harness's jobs on the "
+             "cores its local runner gives them (one for a job whose largest matrix product is "
+             "small, every core for the others), rejax's on every core. Steps per second per "
+             "seed exclude compile and initialisation.", "", *throughput.throughput_table(algorithms),
              "", "Compile seconds of the same programs: \"cold\" is the first repetition's, "
              "with an empty persistent cache (one sample); \"cached\" the later ones' median.",
              "", *throughput.compile_table(algorithms), "",
@@ -227,7 +233,8 @@ def main() -> None:
              f"{max(CHUNK_SIZES)} updates in one chunk is one uninterrupted `lax.scan`. The "
              "default layout aims at about 20 chunks per run. On every core XLA's CPU thread "
              "pool has a thread per core, whose hand-offs make short calls slow; restricted "
-             "to one core, as each of several local workers is, the chunks cost little.", "",
+             "to one core, as the local runner restricts a small job like this one (or each of "
+             "several workers), the chunks cost little.", "",
              *_chunk_table(sweep), "",
              "## GPU", "", *gpu_lines, "",
              "`make bench` goes on to print the store and CLI figures (`bench_store.py`); "

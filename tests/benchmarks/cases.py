@@ -70,12 +70,18 @@ CASES: dict[str, Case] = {
 }
 
 
+def jobs_of(argv: list[str]) -> tuple[str, list[tuple[int, int]]]:
+    """The case and the `(seeds, steps)` jobs a benchmark script's command line names
+    (`CASE SEEDS:STEPS...`; flags, `--...`, are left out)."""
+    name, *jobs = [arg for arg in argv if not arg.startswith("--")]
+    return name, [(int(seeds), int(steps))
+                  for seeds, _, steps in (job.partition(":") for job in jobs)]
+
+
 def run_jobs(argv: list[str], train: Callable[[Case, int, int], dict[str, Any]],
              started: float) -> None:
-    """Train the jobs a benchmark script's command line names (`CASE SEEDS:STEPS...`, flags
-    left to `train`) and print their timings, and the seconds since `started`, as one JSON
-    line."""
-    name, *jobs = [arg for arg in argv if not arg.startswith("--")]
-    timings = [train(CASES[name], int(seeds), int(steps))
-               for seeds, _, steps in (job.partition(":") for job in jobs)]
+    """Train the jobs a benchmark script's command line names (`jobs_of`, flags left to
+    `train`) and print their timings, and the seconds since `started`, as one JSON line."""
+    name, jobs = jobs_of(argv)
+    timings = [train(CASES[name], seeds, steps) for seeds, steps in jobs]
     print(json.dumps({"jobs": timings, "in_process": time.perf_counter() - started}))

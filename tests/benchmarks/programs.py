@@ -10,11 +10,22 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.algos import ALGORITHMS
+from runners.cpus import cores_for
+from tests.benchmarks.cases import CASES
+
 REJAX_PYTHON = os.environ.get("REJAX_PYTHON", ".venv-rejax/bin/python")
 TOOLS = ("harness", "rejax")
 Timing = dict[str, Any]
 """What a program printed (`jobs`: per job its seeds, steps, compile and train seconds;
 `in_process`) and the process's `wall` seconds."""
+
+
+def harness_cores(case: str, seeds: int) -> dict[str, str]:
+    """The cores the local runner gives a worker training `seeds` runs of `case` (on one core
+    when its largest matrix product is small: `runners.cpus.cores_for`), as its environment."""
+    config = ALGORITHMS[CASES[case].algo].config.model_validate(CASES[case].harness)
+    return cores_for(seeds * config.largest_product, {})
 
 
 def run_program(tool: str, case: str, jobs: dict[int, int], cache: Path, *flags: str,

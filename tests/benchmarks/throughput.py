@@ -1,10 +1,11 @@
 """Every algorithm's core throughput and compile time, the harness's bare program beside rejax.
 
 For each case of `cases.py` and each tool, one process per repetition trains jobs of 1, 8 and
-32 vmapped seeds on the case's short budgets (its `steps`), tools alternating in order; the
-harness's program trains each job in one chunk, one `lax.scan` as rejax's does (what chunks
-cost is measured on its own, at a full budget, by `bench_rejax.py`). The
-first repetition starts from empty persistent compilation caches: its compile times are the
+32 vmapped seeds on the case's short budgets (its `steps`), tools alternating in order (the
+harness's jobs in two processes where the local runner would put some on one core and the
+others on every core); the harness's program trains each job in one chunk, one `lax.scan` as
+rejax's does (what chunks cost is measured on its own, at a full budget, by
+`bench_rejax.py`). The first repetition starts from empty persistent compilation caches: its compile times are the
 cold ones, those of the later repetitions (cache hits) the warm ones. Throughput excludes
 compile and initialisation and is the median over all repetitions.
 """
@@ -15,7 +16,7 @@ import statistics
 from pathlib import Path
 
 from tests.benchmarks.cases import CASES
-from tests.benchmarks.programs import TOOLS, Timing, run_program, show
+from tests.benchmarks.programs import TOOLS, Timing, harness_cores, run_program, show
 
 SEEDS = (1, 8, 32)
 Found = dict[tuple[str, str], list[Timing]]
@@ -29,12 +30,25 @@ def measure(tmp: Path, repeats: int) -> Found:
         for index, case in enumerate(CASES):
             tools = TOOLS if (repeat + index) % 2 == 0 else TOOLS[::-1]
             for tool in tools:
-                flags = ("--chunk-updates=all",) if tool == "harness" else ()
-                timing = run_program(tool, case, CASES[case].steps,
-                                     tmp / f"cache-throughput-{tool}-{case}", *flags)
+                timing = _run(tool, case, tmp / f"cache-throughput-{tool}-{case}")
                 found.setdefault((case, tool), []).append(timing)
                 show(f"{case} {tool} repetition {repeat}", timing)
     return found
+
+
+def _run(tool: str, case: str, cache: Path) -> Timing:
+    """Every job of `case` with `tool`: rejax's in one process, the harness's in one process
+    per cores the local runner would give them (one core for the small jobs, every core for
+    the others: `harness_cores`)."""
+    if tool == "rejax":
+        return run_program(tool, case, CASES[case].steps, cache)
+    groups: dict[str, dict[int, int]] = {}
+    for seeds, steps in CASES[case].steps.items():
+        groups.setdefault(str(harness_cores(case, seeds)), {})[seeds] = steps
+    timings = [run_program(tool, case, jobs, cache, "--chunk-updates=all")
+               for jobs in groups.values()]
+    return {"jobs": [job for timing in timings for job in timing["jobs"]],
+            "wall": sum(timing["wall"] for timing in timings)}
 
 
 def _job(timing: Timing, seeds: int) -> dict[str, float]:

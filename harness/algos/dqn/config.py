@@ -62,6 +62,11 @@ class DQNConfig(Hyperparameters):
         return self
 
     @property
+    def gradient_batch_size(self) -> int:
+        """Samples in the batch of each gradient step: `batch_size` drawn from the buffer."""
+        return self.batch_size
+
+    @property
     def steps_per_update(self) -> int:
         """Environment steps per run consumed by one update (one gradient step)."""
         return self.num_envs * self.train_frequency

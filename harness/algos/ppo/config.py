@@ -80,6 +80,11 @@ class PPOConfig(Hyperparameters):
         return self.batch_size // self.num_minibatches
 
     @property
+    def gradient_batch_size(self) -> int:
+        """Samples in the batch of each gradient step: a minibatch."""
+        return self.minibatch_size
+
+    @property
     def steps_per_update(self) -> int:
         """Environment steps per run consumed by one update."""
         return self.batch_size

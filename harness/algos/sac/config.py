@@ -61,6 +61,11 @@ class SACConfig(Hyperparameters):
         return self
 
     @property
+    def gradient_batch_size(self) -> int:
+        """Samples in the batch of each gradient step: `batch_size` drawn from the buffer."""
+        return self.batch_size
+
+    @property
     def steps_per_update(self) -> int:
         """Environment steps per run consumed by one update (one step of every copy)."""
         return self.num_envs
