@@ -32,6 +32,7 @@ import jax  # noqa: E402  (after the cores are set: XLA sizes its thread pool to
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
+from harness.algos import ALGORITHMS  # noqa: E402
 from harness.runs import Run  # noqa: E402
 from harness.training.backends import make_program  # noqa: E402
 from harness.training.compile_cache import enable_compilation_cache  # noqa: E402
