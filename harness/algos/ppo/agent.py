@@ -38,21 +38,36 @@ ADAM_EPS = 1e-5
 
 
 class ActorCritic(nn.Module):
-    """Separate actor and critic MLPs; a state-independent log-std for continuous actions."""
+    """Separate actor and critic MLPs; a state-independent log-std for continuous actions.
+
+    `policy` and `value` apply one of them: the rollout needs only the actor at each step, and
+    `learn` values the whole rollout's observations in one batch.
+    """
 
     hidden_sizes: Sequence[int]
     action_dim: int
     continuous: bool
 
-    @nn.compact
-    def __call__(self, obs: jax.Array) -> tuple[Any, jax.Array]:
-        """`(policy parameters, value [batch])`: logits, or `(mean, log_std)`."""
-        head = MLP(self.hidden_sizes, self.action_dim, out_scale=0.01)(obs)
-        value = MLP(self.hidden_sizes, 1)(obs)[:, 0]
+    def setup(self) -> None:
+        self.actor = MLP(self.hidden_sizes, self.action_dim, out_scale=0.01)
+        self.critic = MLP(self.hidden_sizes, 1)
+        if self.continuous:
+            self.log_std = self.param("log_std", nn.initializers.zeros, (1, self.action_dim))
+
+    def policy(self, obs: jax.Array) -> Any:
+        """The policy's parameters for `obs` `[batch, ...]`: logits, or `(mean, log_std)`."""
+        head = self.actor(obs)
         if not self.continuous:
-            return head, value
-        log_std = self.param("log_std", nn.initializers.zeros, (1, self.action_dim))
-        return (head, jnp.broadcast_to(log_std, head.shape)), value
+            return head
+        return head, jnp.broadcast_to(self.log_std, head.shape)
+
+    def value(self, obs: jax.Array) -> jax.Array:
+        """The critic's values of `obs`, `[batch]`."""
+        return self.critic(obs)[:, 0]
+
+    def __call__(self, obs: jax.Array) -> tuple[Any, jax.Array]:
+        """`(policy parameters, value [batch])`."""
+        return self.policy(obs), self.value(obs)
 
 
 class PPOState(NamedTuple):
@@ -71,7 +86,6 @@ class PolicyExtras(NamedTuple):
     """What the rollout keeps beside each action."""
 
     log_prob: jax.Array
-    value: jax.Array
     obs: jax.Array
     """The observation as the networks saw it (normalised when configured)."""
 
@@ -116,12 +130,13 @@ def make_agent(env: EnvInfo, config: PPOConfig, num_updates: int) -> Agent:
         if config.normalize_observations:
             state = state._replace(obs_rms=rms_update(state.obs_rms, obs))
         seen = observe(state, obs)
-        policy, value = network.apply(state.params, seen)
+        policy = network.apply(state.params, seen, method=ActorCritic.policy)
         action = head.sample(key, policy)
-        return state, action, PolicyExtras(head.log_prob(policy, action), value, seen)
+        return state, action, PolicyExtras(head.log_prob(policy, action), seen)
 
     def greedy(state: PPOState, obs: jax.Array) -> jax.Array:
-        return head.mode(network.apply(state.params, observe(state, obs))[0])
+        return head.mode(network.apply(state.params, observe(state, obs),
+                                       method=ActorCritic.policy))
 
     def loss(params: Any, batch: Batch, hp: Hyper) -> tuple[jax.Array, Metrics]:
         policy, new_value = network.apply(params, batch.obs)
@@ -152,14 +167,16 @@ def make_agent(env: EnvInfo, config: PPOConfig, num_updates: int) -> Agent:
                 state.return_rms, state.discounted_return, rewards, traj.terminated, hp["gamma"])
             state = state._replace(return_rms=return_rms, discounted_return=discounted)
         flat_next = observe(state, traj.next_obs.reshape(steps * envs, *env.observation_shape))
-        next_value = network.apply(state.params, flat_next)[1].reshape(steps, envs)
+        flat_obs = traj.extras.obs.reshape(steps * envs, *env.observation_shape)
+        values = network.apply(state.params, jnp.concatenate([flat_obs, flat_next]),
+                               method=ActorCritic.value).reshape(2, steps, envs)
         no_bootstrap = traj.terminated if config.bootstrap_truncation else traj.done
-        advantage, target = gae(rewards, traj.extras.value, next_value, no_bootstrap,
-                                traj.done, hp["gamma"], hp["gae_lambda"])
+        advantage, target = gae(rewards, values[0], values[1], no_bootstrap, traj.done,
+                                hp["gamma"], hp["gae_lambda"])
         batch = jax.tree.map(
             lambda x: x.reshape(steps * envs, *x.shape[2:]),
-            Batch(traj.extras.obs, traj.action, traj.extras.log_prob, traj.extras.value,
-                  advantage, target))
+            Batch(traj.extras.obs, traj.action, traj.extras.log_prob, values[0], advantage,
+                  target))
         lr = learning_rate(hp, update_index)
         tx = _optimizer(hp)
 
