@@ -2,10 +2,10 @@
 
 JAX's random numbers come from the Threefry-2x32 hash (Salmon et al., 2011: 20 rounds, a key
 injection after every 4). On CPU, JAX lowers each hash as a `while` loop of five iterations to
-keep compile times short. Inside a training loop that costs a loop launch per random call:
-every step of a rollout splits keys and samples several times, and a shuffle draws its keys
-the same way (about 5 us of a 6 us CartPole step here). Unrolled, the rounds fuse into one
-elementwise kernel. The hash is the same, so every random number is bit for bit what JAX's
+keep compile times short. Inside a training loop that costs a loop of its own per random call,
+and a rollout step splits keys and samples several times: here 512 random words take 4.9 us
+rolled and 0.2 us unrolled, and a step of PPO's CartPole-v1 rollout went from 7 us to 5.4 us.
+Unrolled, the rounds fuse into one elementwise kernel. The hash is the same, so every random number is bit for bit what JAX's
 own lowering gives (`tests/test_threefry.py` checks both against a numpy transcription).
 """
 
