@@ -4,9 +4,9 @@
 with a comparator), which XLA's CPU backend runs several times slower than a sort of one
 uint32 array: 60-86 us against 11-16 us for 512 elements here, four times in every PPO update
 on CartPole. Here each word packs random bits above its index, so one plain sort orders the
-indices by the random bits (two such sorts for 512 elements). Ties (equal random bits) keep index order; each round uses
+indices by the random bits. Ties (equal random bits) keep index order; each round uses
 `32 - log2(n)` random bits, and rounds are composed until `n**3` fits in their bits together,
-the bound `jax.random.permutation` applies to its own 32-bit keys.
+the bound `jax.random.permutation` applies to its own 32-bit keys (two rounds for 512).
 """
 
 from __future__ import annotations

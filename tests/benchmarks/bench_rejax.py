@@ -217,7 +217,8 @@ def main() -> None:
              "1, 8 and 32 seeds vmapped per job on short budgets, the harness's jobs on the "
              "cores its local runner gives them (one for a job whose largest matrix product is "
              "small, every core for the others), rejax's on every core. Steps per second per "
-             "seed exclude compile and initialisation.", "", *throughput.throughput_table(algorithms),
+             "seed exclude compile and initialisation.", "",
+             *throughput.throughput_table(algorithms),
              "", "Compile seconds of the same programs: \"cold\" is the first repetition's, "
              "with an empty persistent cache (one sample); \"cached\" the later ones' median.",
              "", *throughput.compile_table(algorithms), "",

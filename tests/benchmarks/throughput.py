@@ -5,9 +5,9 @@ For each case of `cases.py` and each tool, one process per repetition trains job
 harness's jobs in two processes where the local runner would put some on one core and the
 others on every core); the harness's program trains each job in one chunk, one `lax.scan` as
 rejax's does (what chunks cost is measured on its own, at a full budget, by
-`bench_rejax.py`). The first repetition starts from empty persistent compilation caches: its compile times are the
-cold ones, those of the later repetitions (cache hits) the warm ones. Throughput excludes
-compile and initialisation and is the median over all repetitions.
+`bench_rejax.py`). The first repetition starts from empty persistent compilation caches: its
+compile times are the cold ones, those of the later repetitions (cache hits) the warm ones.
+Throughput excludes compile and initialisation and is the median over all repetitions.
 """
 
 from __future__ import annotations
