@@ -56,7 +56,7 @@ class WorkerSlot:
     label: str = ""
     env: Mapping[str, str] = field(default_factory=dict)
     cpu: bool = False
-    """Jobs train on this slot's CPU cores: a small job narrows to one of them (`cores_for`)."""
+    """Jobs train on this slot's CPU cores: a small job on one of them (`cores_for`)."""
 
     def env_for(self, job: Job) -> dict[str, str]:
         """The environment of a worker training `job` here."""

@@ -8,8 +8,8 @@ sets them when it hands the job over. A hand-over the spare cannot take (it died
 process's environment changed since it started, the slot sets a variable that must be set
 before JAX is imported) leaves the job to a freshly started worker.
 
-This module imports nothing of the harness but `runners.cpus`: the `harness` command starts the
-spare before it imports anything else.
+This module imports nothing of the harness but `runners.cpus` and `harness.training.cores`
+(neither imports JAX): the `harness` command starts the spare before it imports anything else.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from harness.training.cores import TRAIN_CPUS_VARIABLE
 from runners.cpus import CPUS_VARIABLE
 
 WAIT_FLAG = "--wait"
@@ -29,7 +30,7 @@ WAIT_FLAG = "--wait"
 JAX_MEMORY_PREFIX = "XLA_PYTHON_CLIENT_"
 """The prefix of JAX's accelerator memory variables (`XLA_PYTHON_CLIENT_PREALLOCATE`, ...)."""
 
-SET_AT_HAND_OVER = (CPUS_VARIABLE, JAX_MEMORY_PREFIX)
+SET_AT_HAND_OVER = (CPUS_VARIABLE, TRAIN_CPUS_VARIABLE, JAX_MEMORY_PREFIX)
 """Names (or prefixes) of the slot variables a spare can still take: they are read when
 JAX's backend starts, not when JAX is imported."""
 

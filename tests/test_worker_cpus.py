@@ -1,12 +1,14 @@
-"""Local workers each get their own share of the cores, a small job one core of it, applied
-before JAX starts."""
+"""Local workers each get their own share of the cores, applied before JAX starts; a small job
+compiles on all of it and trains on one core."""
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from harness.algos import ALGORITHMS
 from harness.jobs import Job
 from harness.runs import Run
 from harness.store import SuitePaths
+from harness.training.cores import TRAIN_CPUS_VARIABLE
 from runners import local
 from runners.cpus import CPUS_VARIABLE, ONE_CORE_WORK, core_shares, cores_for
 from runners.devices import device_slots
@@ -77,13 +80,13 @@ def test_a_jobs_largest_product_is_its_runs_gradient_batches_through_the_widest_
 
 
 @pytest.mark.usefixtures("eight_cores")
-def test_small_jobs_narrow_to_the_first_core_of_their_share_and_large_ones_keep_it(
+def test_small_jobs_train_on_the_first_core_of_their_share_and_large_ones_on_all_of_it(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(CPUS_VARIABLE, raising=False)
-    assert cores_for(ONE_CORE_WORK, {}) == {CPUS_VARIABLE: "0"}
+    assert cores_for(ONE_CORE_WORK, {}) == {TRAIN_CPUS_VARIABLE: "0"}
     assert cores_for(ONE_CORE_WORK + 1, {}) == {}
     share = {CPUS_VARIABLE: "6,4,5", "XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
-    assert cores_for(1, share) == {**share, CPUS_VARIABLE: "4"}
+    assert cores_for(1, share) == {**share, TRAIN_CPUS_VARIABLE: "4"}
     assert cores_for(ONE_CORE_WORK + 1, share) == share
     assert cores_for(1, {CPUS_VARIABLE: "0,one"}) == {CPUS_VARIABLE: "0,one"}, \
         "left for the worker to reject"
@@ -92,20 +95,48 @@ def test_small_jobs_narrow_to_the_first_core_of_their_share_and_large_ones_keep_
 def test_cores_the_user_named_for_a_single_worker_are_kept(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv(CPUS_VARIABLE, "0,1")
     assert cores_for(1, {}) == {}
-    assert cores_for(1, {CPUS_VARIABLE: "2,3"}) == {CPUS_VARIABLE: "2"}
+    assert cores_for(1, {CPUS_VARIABLE: "2,3"}) == {CPUS_VARIABLE: "2,3",
+                                                    TRAIN_CPUS_VARIABLE: "2"}
 
 
 @pytest.mark.usefixtures("eight_cores")
-def test_cpu_slots_narrow_small_jobs_and_device_slots_leave_them(
+def test_cpu_slots_train_small_jobs_on_one_core_and_device_slots_leave_them(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(CPUS_VARIABLE, raising=False)
     small, large = _job("ppo", "CartPole-v1", 1), _job("ppo", "CartPole-v1", 32)
     (single,) = cpu_slots(1)
-    assert single.env_for(small) == {CPUS_VARIABLE: "0"}
+    assert single.env_for(small) == {TRAIN_CPUS_VARIABLE: "0"}
     assert single.env_for(large) == {}
-    assert [slot.env_for(small)[CPUS_VARIABLE] for slot in cpu_slots(2)] == ["0", "4"]
+    assert [slot.env_for(small)[TRAIN_CPUS_VARIABLE] for slot in cpu_slots(2)] == ["0", "4"]
     (device,) = device_slots(["0"], 1)
     assert device.env_for(small) == {"CUDA_VISIBLE_DEVICES": "0"}
+
+
+# Two jobs in one process with training cores: JAX's backend starts on them, each job compiles
+# on every core of the process and trains on the training cores.
+COMPILE_THEN_TRAIN = textwrap.dedent("""
+    import json, os, sys
+    from harness.training.cores import compiling_on_every_core
+    found = []
+    for job in range(2):
+        with compiling_on_every_core():
+            compiling = sorted(os.sched_getaffinity(0))
+        found.append([compiling, sorted(os.sched_getaffinity(0))])
+    import jax
+    json.dump({"jobs": found, "backend": jax.default_backend()}, sys.stdout)
+""")
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores")
+def test_a_small_job_compiles_on_every_core_and_trains_on_its_training_core() -> None:
+    cores = sorted(os.sched_getaffinity(0))
+    for named, training in ((str(cores[-1]), [cores[-1]]), ("", cores), ("9999", cores),
+                            (",".join(map(str, cores)), cores)):
+        done = subprocess.run([sys.executable, "-c", COMPILE_THEN_TRAIN], capture_output=True,
+                              text=True, check=True,
+                              env={**os.environ, TRAIN_CPUS_VARIABLE: named})
+        found = json.loads(done.stdout)
+        assert found["jobs"] == [[cores, training]] * 2, named
 
 
 def test_the_local_runner_starts_a_workers_process_with_its_jobs_cores(
@@ -126,4 +157,5 @@ def test_the_local_runner_starts_a_workers_process_with_its_jobs_cores(
     paths.jobs_dir.mkdir(parents=True)
     with pytest.raises(Started):
         runner._start(_job("ppo", "CartPole-v1", 1), runner.slots[0], paths, queue.Queue())
-    assert started[CPUS_VARIABLE] == str(min(os.sched_getaffinity(0)))
+    assert started[TRAIN_CPUS_VARIABLE] == str(min(os.sched_getaffinity(0)))
+    assert CPUS_VARIABLE not in started

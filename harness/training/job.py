@@ -29,6 +29,7 @@ from harness.store.repair import resumable_checkpoint
 from harness.store.tables import concat_episodes
 from harness.tracking.sink import MetricSink, NullSink
 from harness.training.backends import make_program
+from harness.training.cores import compiling_on_every_core
 from harness.training.layout import ChunkLayout, plan_layout
 from harness.training.metrics import chunk_rows, episode_rows, eval_rows, nonfinite_state
 from harness.training.program import ChunkOutput
@@ -101,10 +102,11 @@ class _Training:
         runs, layout = self.runs, self.layout
         checkpoints = self._start(submitted_at)
         self.sink.start(runs, self.writers)
-        keys = jnp.stack([jax.random.PRNGKey(run.seed) for run in runs])
-        hp = _traced_batch(runs)
-        eval_episodes = runs[0].evaluation["episodes"] if runs[0].evaluation else 0
-        program = make_program(runs, layout, keys, hp, eval_episodes)
+        with compiling_on_every_core():
+            keys = jnp.stack([jax.random.PRNGKey(run.seed) for run in runs])
+            hp = _traced_batch(runs)
+            eval_episodes = runs[0].evaluation["episodes"] if runs[0].evaluation else 0
+            program = make_program(runs, layout, keys, hp, eval_episodes)
         self.report({"event": "compiled", "job_id": self.job.job_id,
                      "seconds": program.compile_seconds})
         self._heartbeat()

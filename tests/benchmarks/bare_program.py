@@ -8,8 +8,9 @@ the kept programs, as a worker's are), trains it chunk by chunk (unless --compil
 prints one JSON line: per job its seeds, steps, chunks and seconds of compile and train
 (initialisation excluded), and the whole process's seconds from the interpreter's start. It
 uses the harness's compilation cache (`$HARNESS_COMPILATION_CACHE`) and, like a local worker,
-runs on the cores `$HARNESS_WORKER_CPUS` names; unset, on those the local runner gives a
-worker (one core for a small job: `runners.cpus.cores_for`; here when every job named is).
+runs on the cores `$HARNESS_WORKER_CPUS` names; unset, it compiles on every core and trains on
+one when its jobs are small, as a local worker does (`runners.cpus.cores_for`,
+`harness/training/cores.py`; here when every job named is small).
 """
 
 import time
@@ -36,6 +37,7 @@ from harness.algos import ALGORITHMS  # noqa: E402
 from harness.runs import Run  # noqa: E402
 from harness.training.backends import make_program  # noqa: E402
 from harness.training.compile_cache import enable_compilation_cache  # noqa: E402
+from harness.training.cores import compiling_on_every_core  # noqa: E402
 from harness.training.layout import ChunkLayout, plan_layout  # noqa: E402
 from tests.benchmarks.cases import Case, run_jobs  # noqa: E402
 
@@ -49,11 +51,12 @@ def train(case: Case, seeds: int, steps: int, chunk_updates: str | None = None,
     num_updates = steps // config.steps_per_update
     per_chunk = num_updates if chunk_updates == "all" else int(chunk_updates or 0)
     layout = ChunkLayout(num_updates, 1, per_chunk) if per_chunk else plan_layout(num_updates)
-    keys = jnp.stack([jax.random.PRNGKey(seed) for seed in range(seeds)])
-    hp = {name: jnp.full(seeds, value, jnp.float32)
-          for name, value in config.traced_values().items()}
     runs = [Run("bench", case.algo, case.env_id, seed, steps, config) for seed in range(seeds)]
-    program = make_program(runs, layout, keys, hp, eval_episodes=0)
+    with compiling_on_every_core():
+        keys = jnp.stack([jax.random.PRNGKey(seed) for seed in range(seeds)])
+        hp = {name: jnp.full(seeds, value, jnp.float32)
+              for name, value in config.traced_values().items()}
+        program = make_program(runs, layout, keys, hp, eval_episodes=0)
     timing = {"seeds": seeds, "steps": steps, "chunks": layout.num_chunks,
               "compile": program.compile_seconds, "train": 0.0}
     if compile_only:

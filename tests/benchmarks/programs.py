@@ -22,8 +22,9 @@ Timing = dict[str, Any]
 
 
 def harness_cores(case: str, seeds: int) -> dict[str, str]:
-    """The cores the local runner gives a worker training `seeds` runs of `case` (on one core
-    when its largest matrix product is small: `runners.cpus.cores_for`), as its environment."""
+    """The cores the local runner gives a worker training `seeds` runs of `case` (training on
+    one core when its largest matrix product is small: `runners.cpus.cores_for`), as its
+    environment."""
     config = ALGORITHMS[CASES[case].algo].config.model_validate(CASES[case].harness)
     return cores_for(seeds * config.largest_product, {})
 

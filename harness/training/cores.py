@@ -1,0 +1,77 @@
+"""A small job compiles on every core of its worker and trains on one.
+
+XLA sizes its CPU thread pool from the cores a process may use when JAX's backend starts, and
+compiles with threads of its own. A job whose matrix products are small trains fastest with
+a pool of one thread on one core (the second core only adds hand-offs: `runners/cpus.py` has
+the figures), but compiles about 1.4x slower on one core than on two. A worker whose runner
+names training cores in `$HARNESS_TRAIN_CPUS` therefore starts JAX's backend on them before
+anything else does (gymnax's environments start it when imported), compiles on all of its
+cores, then trains on the training cores.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+from collections.abc import Iterable, Iterator
+
+TRAIN_CPUS_VARIABLE = "HARNESS_TRAIN_CPUS"
+"""Comma-separated cores a worker trains its job on (a subset of its cores), set by the local
+runner for a small job; unset, the worker trains on all of its cores."""
+
+
+def set_affinity(cores: Iterable[int]) -> None:
+    """Run every thread of this process on `cores`."""
+    allowed = set(cores)
+    for thread in os.listdir("/proc/self/task"):
+        with contextlib.suppress(ProcessLookupError):
+            os.sched_setaffinity(int(thread), allowed)
+
+
+@functools.cache
+def worker_cores() -> frozenset[int]:
+    """The cores this process may use, as they were before it first moved to its training
+    cores (later jobs of the process compile on them again)."""
+    return frozenset(os.sched_getaffinity(0))
+
+
+def training_cores() -> set[int] | None:
+    """The cores `$HARNESS_TRAIN_CPUS` names among the worker's cores; None when it is unset,
+    malformed, names none of them or all of them."""
+    share = worker_cores()
+    try:
+        named = {int(core) for core in os.environ.get(TRAIN_CPUS_VARIABLE, "").split(",") if core}
+    except ValueError:
+        return None
+    cores = named & share
+    return cores if cores and cores != share else None
+
+
+def start_backend_on_training_cores() -> None:
+    """Start JAX's backend (unless it has started) on the training cores, so that XLA sizes its
+    thread pool to them, then go back to all of the worker's cores; nothing without training
+    cores."""
+    cores = training_cores()
+    if cores is None:
+        return
+    set_affinity(cores)
+    import jax
+
+    jax.devices()
+    set_affinity(worker_cores())
+
+
+@contextlib.contextmanager
+def compiling_on_every_core() -> Iterator[None]:
+    """Compile inside the block on all of the worker's cores, then run on the training cores
+    (`start_backend_on_training_cores` first, if nothing has started JAX's backend yet)."""
+    start_backend_on_training_cores()
+    cores = training_cores()
+    if cores is not None:
+        set_affinity(worker_cores())
+    try:
+        yield
+    finally:
+        if cores is not None:
+            set_affinity(cores)
