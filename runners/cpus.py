@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from harness.training.cores import (
     TRAIN_CPUS_VARIABLE,
+    parse_cores,
     set_affinity,
     start_backend_on_training_cores,
 )
@@ -53,8 +54,7 @@ def cores_for(largest_product: int, share: Mapping[str, str]) -> dict[str, str]:
     if largest_product > ONE_CORE_WORK or (named is None and CPUS_VARIABLE in os.environ):
         return dict(share)
     try:
-        cores = sorted({int(core) for core in named.split(",")} if named
-                       else os.sched_getaffinity(0))
+        cores = sorted(parse_cores(named) if named else os.sched_getaffinity(0))
     except ValueError:  # restrict_to_share names the bad value when the worker starts
         return dict(share)
     return {**share, TRAIN_CPUS_VARIABLE: str(cores[0])}
@@ -68,8 +68,7 @@ def restrict_to_share() -> None:
     may use then."""
     named = os.environ.get(CPUS_VARIABLE)
     try:
-        cores = {int(core) for core in named.split(",")} & os.sched_getaffinity(0) \
-            if named else set()
+        cores = parse_cores(named) & os.sched_getaffinity(0) if named else set()
     except ValueError:
         raise SystemExit(f"{CPUS_VARIABLE}={named!r}: expected core numbers separated by "
                          "commas, such as 0,1") from None

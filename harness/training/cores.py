@@ -21,6 +21,11 @@ TRAIN_CPUS_VARIABLE = "HARNESS_TRAIN_CPUS"
 runner for a small job; unset, the worker trains on all of its cores."""
 
 
+def parse_cores(named: str) -> set[int]:
+    """The core numbers of a comma-separated list such as `0,1` (ValueError if malformed)."""
+    return {int(core) for core in named.split(",")}
+
+
 def set_affinity(cores: Iterable[int]) -> None:
     """Run every thread of this process on `cores`."""
     allowed = set(cores)
@@ -39,22 +44,20 @@ def worker_cores() -> frozenset[int]:
 def training_cores() -> set[int] | None:
     """The cores `$HARNESS_TRAIN_CPUS` names among the worker's cores; None when it is unset,
     malformed, names none of them or all of them."""
+    named = os.environ.get(TRAIN_CPUS_VARIABLE)
+    if not named:
+        return None
     share = worker_cores()
     try:
-        named = {int(core) for core in os.environ.get(TRAIN_CPUS_VARIABLE, "").split(",") if core}
+        cores = parse_cores(named) & share
     except ValueError:
         return None
-    cores = named & share
     return cores if cores and cores != share else None
 
 
-def start_backend_on_training_cores() -> None:
-    """Start JAX's backend (unless it has started) on the training cores, so that XLA sizes its
-    thread pool to them, then go back to all of the worker's cores; nothing without training
-    cores."""
-    cores = training_cores()
-    if cores is None:
-        return
+def _start_backend_on(cores: set[int]) -> None:
+    """Start JAX's backend (unless it has started) on `cores`, so that XLA sizes its thread
+    pool to them, then go back to all of the worker's cores."""
     set_affinity(cores)
     import jax
 
@@ -62,16 +65,24 @@ def start_backend_on_training_cores() -> None:
     set_affinity(worker_cores())
 
 
-@contextlib.contextmanager
-def compiling_on_every_core() -> Iterator[None]:
-    """Compile inside the block on all of the worker's cores, then run on the training cores
-    (`start_backend_on_training_cores` first, if nothing has started JAX's backend yet)."""
-    start_backend_on_training_cores()
+def start_backend_on_training_cores() -> None:
+    """`_start_backend_on` the training cores; nothing without training cores."""
     cores = training_cores()
     if cores is not None:
-        set_affinity(worker_cores())
+        _start_backend_on(cores)
+
+
+@contextlib.contextmanager
+def compiling_on_every_core() -> Iterator[None]:
+    """Compile inside the block on all of the worker's cores (starting JAX's backend on the
+    training cores first, if nothing has started it yet), then run on the training cores;
+    nothing without training cores."""
+    cores = training_cores()
+    if cores is None:
+        yield
+        return
+    _start_backend_on(cores)
     try:
         yield
     finally:
-        if cores is not None:
-            set_affinity(cores)
+        set_affinity(cores)
