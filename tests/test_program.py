@@ -135,3 +135,69 @@ def test_a_call_advances_only_runs_at_one_chunk_and_leaves_the_others_unchanged(
     assert not out.episodes.ends[1].any() and out.episodes.ends[0].any()
     with pytest.raises(ValueError, match="one chunk"):
         program.run_chunk(state, hp, np.array([1, 2]))
+
+
+def _ppo_program(layout):
+    import jax
+    import jax.numpy as jnp
+
+    from harness.algos.ppo.agent import make_agent
+    from harness.algos.ppo.config import PPOConfig
+    from harness.envs.gymnax_backend import gymnax_info
+    from harness.training.program import GymnaxProgram
+
+    config = PPOConfig(num_steps=8, num_minibatches=2, update_epochs=1)
+    keys = jnp.stack([jax.random.PRNGKey(i) for i in range(2)])
+    hp = {k: jnp.full((2,), v, jnp.float32) for k, v in config.traced_values().items()}
+    agent = make_agent(gymnax_info("CartPole-v1"), config, layout.num_updates)
+    return GymnaxProgram(agent, "CartPole-v1", layout, keys, hp), keys, hp
+
+
+def test_updates_past_the_budget_are_skipped_by_a_conditional_and_change_nothing() -> None:
+    """The last chunk's tail past the budget (5 of 10 updates here) is skipped, not computed
+    and masked: the state ends where a layout without a tail leaves it, and the tail's
+    outputs are zeros."""
+    import jax
+    import numpy as np
+
+    from harness.training.layout import ChunkLayout
+
+    ends = {}
+    for per_chunk in (10, 5):
+        program, keys, hp = _ppo_program(ChunkLayout(25, 1, per_chunk))
+        assert "conditional(" in program._chunk.call.as_text()
+        state = program.init(keys, hp)
+        for chunk in range(program.layout.num_chunks):
+            state, out = program.run_chunk(state, hp, np.full(2, chunk))
+        ends[per_chunk] = jax.device_get(state)
+        last = out
+    assert not last.episodes.ends[:, 5:].any() and last.episodes.ends[:, :5].any()
+    assert all((values[:, 5:] == 0).all() for values in last.metrics.values())
+    for tail, whole in zip(jax.tree.leaves(ends[10]), jax.tree.leaves(ends[5]), strict=True):
+        np.testing.assert_array_equal(tail, whole)
+
+
+def test_building_a_program_traces_the_update_once() -> None:
+    """The conditional that skips updates past the budget and the zeros it returns instead
+    share one trace of the update (tracing is most of a cold compile's Python time)."""
+    import jax
+    import jax.numpy as jnp
+
+    from harness.algos.ppo.agent import make_agent
+    from harness.algos.ppo.config import PPOConfig
+    from harness.envs.gymnax_backend import gymnax_info
+    from harness.training.layout import ChunkLayout
+    from harness.training.program import GymnaxProgram
+
+    config = PPOConfig(num_steps=8, num_minibatches=2, update_epochs=1)
+    agent = make_agent(gymnax_info("CartPole-v1"), config, 25)
+    traced = []
+
+    def learn(*args):
+        traced.append(True)
+        return agent.learn(*args)
+
+    keys = jnp.stack([jax.random.PRNGKey(0)])
+    hp = {k: jnp.full((1,), v, jnp.float32) for k, v in config.traced_values().items()}
+    GymnaxProgram(agent._replace(learn=learn), "CartPole-v1", ChunkLayout(25, 1, 10), keys, hp)
+    assert len(traced) == 1

@@ -123,16 +123,26 @@ class GymnaxProgram(ChunkedProgram):
 
         `first_update` is the same for every run (not mapped over by the `vmap`), so that the
         agents' `lax.cond`s on the update index (learning starts, delayed actor and target
-        updates) stay conditionals: under a batched predicate `vmap` runs both branches. The
-        mask is `jnp.where`, not `lax.cond`: it would need a second trace of the update.
+        updates) stay conditionals: under a batched predicate `vmap` runs both branches. For
+        the same reason the updates past the budget (the last chunk's tail) are skipped by a
+        `lax.cond`, not computed and discarded. A run not advancing is masked by `jnp.where`:
+        its predicate is batched.
         """
+
+        @jax.jit  # traced once: for the conditional and for the shapes of `stay`'s zeros
+        def advance(state: RunState, index: jax.Array) -> tuple[RunState, tuple]:
+            updated, outputs = self._update(state, hp, index)
+            state = jax.tree.map(lambda new, old: jnp.where(advancing, new, old), updated, state)
+            return state, jax.tree.map(lambda x: jnp.where(advancing, x, jnp.zeros_like(x)),
+                                       outputs)
+
+        def stay(state: RunState, index: jax.Array) -> tuple[RunState, tuple]:
+            outputs = jax.eval_shape(advance, state, index)[1]
+            return state, jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), outputs)
 
         def body(state: RunState, offset: jax.Array) -> tuple[RunState, tuple]:
             index = first_update + offset
-            updated, outputs = self._update(state, hp, index)
-            valid = advancing & (index < self.layout.num_updates)
-            state = jax.tree.map(lambda new, old: jnp.where(valid, new, old), updated, state)
-            return state, jax.tree.map(lambda x: jnp.where(valid, x, jnp.zeros_like(x)), outputs)
+            return jax.lax.cond(index < self.layout.num_updates, advance, stay, state, index)
 
         offsets = jnp.arange(self.layout.chunk_updates, dtype=jnp.int32)
         return jax.lax.scan(body, state, offsets)
@@ -168,7 +178,7 @@ class GymnaxProgram(ChunkedProgram):
         chunks = np.asarray(chunks)
         first = self.layout.shared_chunk(chunks) * self.layout.chunk_updates
         state, (metrics, episodes) = self._chunk.call(
-            state, hp, jnp.asarray(first, jnp.int32), jnp.asarray(chunks < self.layout.num_chunks))
+            state, hp, np.int32(first), chunks < self.layout.num_chunks)
         return state, PendingChunk(ChunkOutput(metrics, episodes))
 
     def evaluate(self, state: RunState, keys: jax.Array) -> FinishedEpisodes:

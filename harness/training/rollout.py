@@ -7,6 +7,7 @@ from typing import Any
 import jax
 
 from harness.algos.base import Agent, Hyper, Transition
+from harness.algos.packing import packed_scan
 from harness.envs.episodes import FinishedEpisodes
 from harness.envs.gymnax_backend import GymnaxVecEnv, VecEnvState
 
@@ -32,6 +33,7 @@ def rollout(env: GymnaxVecEnv, agent: Agent, agent_state: Any, env_state: VecEnv
         return (agent_state, next_state), (transition, out.finished)
 
     steps = agent.rollout_steps
-    (agent_state, env_state), (transitions, finished) = jax.lax.scan(
-        step, (agent_state, env_state), (jax.random.split(key, steps), jax.numpy.arange(steps)))
+    (agent_state, env_state), (transitions, finished) = packed_scan(
+        step, (agent_state, env_state), (jax.random.split(key, steps), jax.numpy.arange(steps)),
+        pack_carry=(False, True))
     return agent_state, env_state, transitions, finished
