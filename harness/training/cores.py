@@ -55,6 +55,19 @@ def training_cores() -> set[int] | None:
     return cores if cores and cores != share else None
 
 
+def spare_cores() -> set[int] | None:
+    """The worker's cores that it does not train on (where the host stores one chunk while the
+    next computes); None without training cores."""
+    cores = training_cores()
+    return None if cores is None else set(worker_cores() - cores)
+
+
+def move_this_thread_to(cores: set[int] | None) -> None:
+    """Run the calling thread (only) on `cores`; nothing when None."""
+    if cores:
+        os.sched_setaffinity(0, cores)
+
+
 def _start_backend_on(cores: set[int]) -> None:
     """Start JAX's backend (unless it has started) on `cores`, so that XLA sizes its thread
     pool to them, then go back to all of the worker's cores."""

@@ -4,6 +4,7 @@ and store every metric row and episode under each run's lease."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -33,6 +34,7 @@ from harness.training.cores import compiling_on_every_core
 from harness.training.layout import ChunkLayout, plan_layout
 from harness.training.metrics import chunk_rows, episode_rows, eval_rows, nonfinite_state
 from harness.training.program import ChunkOutput
+from harness.training.storing import ChunkStorer
 
 Report = Callable[[dict[str, Any]], None]
 EVAL_SEED_OFFSET = 1_000_003
@@ -116,29 +118,41 @@ class _Training:
         if step is not None:
             start = time.perf_counter()
             state, pending = program.start_chunk(state, hp, step[0])
-        while step is not None:
-            current, advancing = step
-            out = pending.result()
-            elapsed = time.perf_counter() - start
-            due = [i for i in advancing if eval_episodes and layout.evaluates_after(current[i])]
-            evaluated = program.evaluate(state, _eval_keys(runs, current)) if due else None
-            train_seconds += elapsed
-            self.slowest = max(self.slowest, time.perf_counter() - start)
-            leaves = jax.tree.leaves(jax.device_get(state))
-            step = self._next_chunk([self.chunks[i] + (i in advancing)
-                                     for i in range(len(runs))])
-            if step is not None:
-                # The next chunk computes while this one is stored.
-                start = time.perf_counter()
-                state, pending = program.start_chunk(state, hp, step[0])
-            for i in advancing:
-                if i not in self.active:
-                    continue
-                played = FinishedEpisodes(*(part[i] for part in evaluated)) if i in due else None
-                self._store(i, int(current[i]), out, played, [leaf[i] for leaf in leaves],
-                            elapsed, train_seconds)
-            self._report_progress(layout.chunk_updates * self.steps_per_update / elapsed)
+        with ChunkStorer() as storer:
+            while step is not None:
+                current, advancing = step
+                out = pending.result()
+                elapsed = time.perf_counter() - start
+                due = [i for i in advancing
+                       if eval_episodes and layout.evaluates_after(current[i])]
+                evaluated = program.evaluate(state, _eval_keys(runs, current)) if due else None
+                train_seconds += elapsed
+                self.slowest = max(self.slowest, time.perf_counter() - start)
+                leaves = jax.tree.leaves(jax.device_get(state))
+                storer.wait()  # the previous chunk is stored: which runs go on is known
+                step = self._next_chunk([self.chunks[i] + (i in advancing)
+                                         for i in range(len(runs))])
+                if step is not None:
+                    # The next chunk computes while this one is stored.
+                    start = time.perf_counter()
+                    state, pending = program.start_chunk(state, hp, step[0])
+                storer.submit(functools.partial(
+                    self._store_chunk, current, advancing, out, evaluated, due, leaves, elapsed,
+                    train_seconds))
         return self.failed
+
+    def _store_chunk(self, current: np.ndarray, advancing: list[int], out: ChunkOutput,
+                     evaluated: FinishedEpisodes | None, due: list[int],
+                     leaves: list[np.ndarray], elapsed: float, train_seconds: float) -> None:
+        """Store the chunk each run of `advancing` went through (`current[i]`), then report
+        the progress."""
+        for i in advancing:
+            if i not in self.active:
+                continue
+            played = FinishedEpisodes(*(part[i] for part in evaluated)) if i in due else None
+            self._store(i, int(current[i]), out, played, [leaf[i] for leaf in leaves],
+                        elapsed, train_seconds)
+        self._report_progress(self.layout.chunk_updates * self.steps_per_update / elapsed)
 
     def _next_chunk(self, chunks: Sequence[int]) -> tuple[np.ndarray, list[int]] | None:
         """With run `i` at chunk `chunks[i]`, each run's chunk for the next call and the runs it
