@@ -63,9 +63,11 @@ def spare_cores() -> set[int] | None:
 
 
 def move_this_thread_to(cores: set[int] | None) -> None:
-    """Run the calling thread (only) on `cores`; nothing when None."""
+    """Run the calling thread (only) on `cores`; nothing when None or when the system refuses
+    (the thread then stays where it is: slower, never wrong)."""
     if cores:
-        os.sched_setaffinity(0, cores)
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, cores)
 
 
 def _start_backend_on(cores: set[int]) -> None:
