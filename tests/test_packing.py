@@ -95,3 +95,17 @@ def test_the_loop_carries_the_packed_state_and_emits_its_outputs_as_one_buffer_e
         (jnp.uint32, (3 + 3 + 1 + 2,)), (jnp.int32, ()), (jnp.int8, (2,))]
     assert [(a.dtype, a.shape) for a in outputs] == [(jnp.uint32, (7, 3 + 3 + 2)),
                                                       (jnp.int8, (7, 2))]
+
+
+def test_packed_scan_traces_the_step_once() -> None:
+    """The outputs' shapes and the loop share one trace of the step (a rollout step traces an
+    agent's act and an environment's step)."""
+    traced = []
+
+    def step(carry, x):
+        traced.append(True)
+        return _step(carry, x)
+
+    jax.make_jaxpr(lambda c, x: packed_scan(step, c, x, pack_carry=(False, True)))(
+        _carry(), jnp.ones(7))
+    assert len(traced) == 1

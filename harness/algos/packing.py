@@ -107,9 +107,10 @@ def packed_scan(step: Callable[[Any, Any], tuple[Any, Any]], carry: Any, xs: Any
     After the loop the packed arrays are materialised leaf by leaf (an optimisation barrier),
     so that what reads them later reads contiguous arrays, not strided slices of a buffer.
     """
+    step = jax.jit(step)  # traced once: for the outputs' shapes below and for the loop
     carry_split = _Split.of(carry, pack_carry)
     x_shapes = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape[1:], x.dtype), xs)
-    out_split = _Split.of(jax.eval_shape(lambda c, x: step(c, x)[1], carry, x_shapes))
+    out_split = _Split.of(jax.eval_shape(step, carry, x_shapes)[1])
 
     def packed_step(carry: tuple, x: Any) -> tuple[tuple, tuple]:
         carry, out = step(carry_split.join(*carry), x)
